@@ -1,0 +1,65 @@
+"""The project's error tree. Adapters translate library errors into these at the boundary.
+
+OncallError
+ ├── ConfigError            bad configuration or user input (names the field and what to do)
+ │    ├── PatternError      an alert pattern that does not compile
+ │    └── KnowledgeImportError  a knowledge file that does not validate
+ ├── StoreError             the SQL store failed or is not migrated
+ ├── SourceError            a log or work source could not be read
+ ├── ActionError            an action could not run
+ │    ├── ActionRejected    parameters failed validation (allow-list, path guard): nothing ran
+ │    ├── ActionTimeout     the action ran past its timeout
+ │    └── DuplicateAction   the idempotency key was already used: the action does not run again
+ ├── VerificationError      a verification step could not be performed
+ └── NotificationError      a notification channel refused or failed (transient)
+"""
+
+from __future__ import annotations
+
+
+class OncallError(Exception):
+    """Base of every error the agent raises on purpose."""
+
+
+class ConfigError(OncallError):
+    """Configuration or user input is invalid; the message says what to change."""
+
+
+class PatternError(ConfigError):
+    """An alert pattern does not compile."""
+
+
+class KnowledgeImportError(ConfigError):
+    """A knowledge-base file does not validate."""
+
+
+class StoreError(OncallError):
+    """The SQL store failed or its schema is out of date."""
+
+
+class SourceError(OncallError):
+    """A log or work source could not be read."""
+
+
+class ActionError(OncallError):
+    """An action could not run."""
+
+
+class ActionRejected(ActionError):
+    """Parameters failed validation; nothing was executed."""
+
+
+class ActionTimeout(ActionError):
+    """The action ran past its timeout."""
+
+
+class DuplicateAction(ActionError):
+    """The idempotency key was used before; the action is not run twice."""
+
+
+class VerificationError(OncallError):
+    """A verification step could not be performed."""
+
+
+class NotificationError(OncallError):
+    """A notification channel failed; callers retry with back-off."""

@@ -1,0 +1,1 @@
+"""The SQL store: engine, tables, repository functions and migrations."""

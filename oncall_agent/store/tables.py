@@ -1,0 +1,172 @@
+"""Every SQL table of the store, in one module (SQLModel)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend (SQLite drops the zone, so it is put back on read)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store aware datetimes in UTC; naive ones are taken as UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return aware UTC datetimes whatever the backend gave back."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(*, default_now: bool = False, index: bool = False) -> Any:
+    """A UTC timestamp column."""
+    if default_now:
+        return Field(default_factory=utcnow, sa_type=UTCDateTime, index=index)
+    return Field(default=None, sa_type=UTCDateTime, index=index)
+
+
+def _json(default: Any = None) -> Any:
+    """A JSON column (JSON on SQLite, JSON on PostgreSQL)."""
+    return Field(default_factory=lambda: default() if callable(default) else default,
+                 sa_column=Column(JSON, nullable=True))
+
+
+class Incident(SQLModel, table=True):
+    """A kind of problem seen one or more times; one active row per fingerprint."""
+
+    __tablename__ = "incidents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(index=True, max_length=64)
+    # Equal to fingerprint while the incident is active, NULL once resolved: the unique index
+    # makes "one active incident per fingerprint" hold even when two detectors race.
+    active_fingerprint: str | None = Field(default=None, unique=True, max_length=64)
+    title: str = Field(max_length=500)
+    service: str = Field(index=True, max_length=200)
+    severity: str = Field(max_length=20)
+    category: str = Field(max_length=50)
+    status: str = Field(index=True, max_length=30)
+    source: str = Field(default="", max_length=500)
+    template: str = Field(default="", sa_column=Column(Text))
+    first_seen: datetime = Field(sa_type=UTCDateTime)
+    last_seen: datetime = Field(sa_type=UTCDateTime)
+    occurrences: int = 0
+    recurrences: int = 0
+    samples: list[str] | None = _json(list)
+    knowledge_entry_id: int | None = Field(default=None, foreign_key="knowledge_entries.id")
+    confidence: float | None = None
+    decision: str | None = Field(default=None, max_length=30)
+    decision_reasons: list[str] | None = _json(list)
+    analysis: dict[str, Any] | None = _json(dict)
+    needs_resolution: bool = True
+    resolved_at: datetime | None = _ts()
+    resolution_note: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _ts(default_now=True)
+    updated_at: datetime = _ts(default_now=True)
+
+
+class KnowledgeEntry(SQLModel, table=True):
+    """A known problem and its fix, with the fix's observed success record."""
+
+    __tablename__ = "knowledge_entries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    title: str = Field(max_length=500)
+    description: str = Field(default="", sa_column=Column(Text))
+    patterns: list[str] | None = _json(list)
+    services: list[str] | None = _json(list)
+    categories: list[str] | None = _json(list)
+    tags: list[str] | None = _json(list)
+    solution: str = Field(default="", sa_column=Column(Text))
+    action: dict[str, Any] | None = _json(None)
+    risk: str = Field(default="medium", max_length=20)
+    autonomy: str = Field(default="approve", max_length=20)
+    successes: int = 0
+    failures: int = 0
+    origin: str = Field(default="seed", max_length=30)
+    created_at: datetime = _ts(default_now=True)
+    updated_at: datetime = _ts(default_now=True)
+
+
+class ActionRun(SQLModel, table=True):
+    """One attempt to run an action; the idempotency key is stored before the side effect."""
+
+    __tablename__ = "action_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=200)
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id", index=True)
+    knowledge_entry_id: int | None = Field(default=None, foreign_key="knowledge_entries.id")
+    action: str = Field(max_length=100)
+    target: str = Field(default="", index=True, max_length=300)
+    parameters: dict[str, Any] | None = _json(dict)
+    params_hash: str = Field(default="", max_length=64)
+    status: str = Field(max_length=20)
+    dry_run: bool = False
+    output: str = Field(default="", sa_column=Column(Text))
+    verification: dict[str, Any] | None = _json(dict)
+    verified: bool | None = None
+    triggered_by: str = Field(default="agent", max_length=200)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    started_at: datetime = _ts(default_now=True)
+    finished_at: datetime | None = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    """An append-only record of who did what, when, and why."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(default_now=True, index=True)
+    actor: str = Field(max_length=200)
+    kind: str = Field(index=True, max_length=100)
+    incident_id: int | None = Field(default=None, index=True)
+    action_run_id: int | None = None
+    details: dict[str, Any] | None = _json(dict)
+
+
+class SourceCursor(SQLModel, table=True):
+    """How far a source has been read; moved only after what it covers is stored."""
+
+    __tablename__ = "source_cursors"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_key: str = Field(unique=True, max_length=1000)
+    state: dict[str, Any] | None = _json(dict)
+    updated_at: datetime = _ts(default_now=True)
+
+
+class AlertPatternRow(SQLModel, table=True):
+    """A user-defined alert pattern, added on top of the built-in set."""
+
+    __tablename__ = "alert_patterns"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    regex: str = Field(sa_column=Column(Text, nullable=False))
+    category: str = Field(max_length=50)
+    severity: str = Field(default="error", max_length=20)
+    services: list[str] | None = _json(list)
+    enabled: bool = True
+    created_at: datetime = _ts(default_now=True)
