@@ -1,0 +1,1 @@
+"""Prefect flows: detection, resolution. Each body reads like a table of contents."""

@@ -1,0 +1,36 @@
+"""Small helpers the flows share: block loading by name, the notifier, and UI links."""
+
+from __future__ import annotations
+
+from prefect.context import get_run_context
+from prefect.settings import PREFECT_UI_URL
+
+from blocks.actions import ActionTargets
+from blocks.policy import ResolutionPolicy
+from oncall_agent.notify.console import ConsoleOutboxNotifier
+from oncall_agent.settings import get_settings
+
+
+async def load_policy(name: str) -> ResolutionPolicy:
+    """The policy block NAME."""
+    return await ResolutionPolicy.aload(name)
+
+
+async def load_targets(name: str) -> ActionTargets:
+    """The action-targets block NAME."""
+    return await ActionTargets.aload(name)
+
+
+def default_notifier() -> ConsoleOutboxNotifier:
+    """The console-and-outbox channel, used when no other channel is configured."""
+    return ConsoleOutboxNotifier(get_settings().resolved_outbox())
+
+
+def flow_run_url() -> str | None:
+    """A link to the current flow run in the Prefect UI, if a UI address is known."""
+    base = PREFECT_UI_URL.value()
+    ctx = get_run_context()
+    run = getattr(ctx, "flow_run", None)
+    if not base or run is None:
+        return None
+    return f"{base.rstrip('/')}/runs/flow-run/{run.id}"

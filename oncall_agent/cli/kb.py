@@ -1,0 +1,214 @@
+"""`oncall kb`: list, search, add, import and export knowledge entries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.markup import escape
+from rich.table import Column, Table
+from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
+
+from oncall_agent.cli.common import console, err_console, store_session
+from oncall_agent.errors import ConfigError, OncallError
+from oncall_agent.knowledge.matcher import KnowledgeMatch, search_entries
+from oncall_agent.knowledge.spec import (
+    KnowledgeEntrySpec,
+    describe_validation_error,
+    dump_entries,
+    load_entries_file,
+)
+from oncall_agent.models import AutonomyMode, RiskClass
+from oncall_agent.store import knowledge as kb_store
+from oncall_agent.store.tables import KnowledgeEntry
+
+app = typer.Typer(help="The knowledge base: known problems and their fixes.", no_args_is_help=True)
+
+Many = Annotated[list[str] | None, typer.Option()]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    """Print MESSAGE as an error and exit with CODE (2: bad input, 1: the store failed)."""
+    err_console.print(Text(f"error: {message}", style="red"))
+    raise typer.Exit(code)
+
+
+def _guarded(action: Callable[[], None]) -> None:
+    """Run ACTION, turning the project's and the store's errors into clear exits."""
+    try:
+        action()
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    except OncallError as exc:
+        _fail(str(exc), 1)
+    except SQLAlchemyError as exc:
+        _fail(
+            f"the knowledge store could not be used ({type(exc).__name__}: {exc.args[0]}); "
+            "check DATABASE_URL and that the schema is migrated",
+            1,
+        )
+
+
+def _key_column(items: Sequence[KnowledgeEntry | KnowledgeMatch]) -> Column:
+    """A key column wide enough that keys, which users type back, are never cut."""
+    keys = [i.key if isinstance(i, KnowledgeEntry) else i.entry_key for i in items]
+    return Column("key", min_width=max(map(len, keys), default=3), overflow="fold")
+
+
+@app.command("list")
+def list_command() -> None:
+    """Show every knowledge entry with its action, risk, autonomy and record."""
+
+    def run() -> None:
+        with store_session() as session:
+            rows = kb_store.list_entries(session)
+        table = Table(
+            _key_column(rows), "title", "action", "risk", "autonomy", "ok/failed", "origin"
+        )
+        for row in rows:
+            action = (row.action or {}).get("name", "-")
+            record = f"{row.successes}/{row.failures}"
+            cells = (row.key, row.title, action, row.risk, row.autonomy, record, row.origin)
+            table.add_row(*(escape(str(c)) for c in cells))
+        console.print(table)
+
+    _guarded(run)
+
+
+@app.command("search")
+def search_command(query: str, limit: Annotated[int, typer.Option(min=1)] = 10) -> None:
+    """Find the entries that best fit QUERY (words or a pasted log line)."""
+
+    def run() -> None:
+        with store_session() as session:
+            specs = [kb_store.to_spec(row) for row in kb_store.list_entries(session)]
+        matches = search_entries(query, specs)[:limit]
+        if not matches:
+            console.print("no entry matches")
+            return
+        table = Table("score", _key_column(matches), "title", "why")
+        for m in matches:
+            table.add_row(
+                f"{m.score:.2f}", escape(m.entry_key), escape(m.title), escape("; ".join(m.reasons))
+            )
+        console.print(table)
+
+    _guarded(run)
+
+
+def _parse_params(pairs: list[str]) -> dict[str, Any]:
+    """key=value pairs; values that parse as JSON (numbers, booleans) keep that type."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--param {pair!r} is not key=value; write e.g. --param service=api")
+        try:
+            params[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[name] = raw
+    return params
+
+
+def _spec_from_options(
+    fields: dict[str, Any], action: str | None, params: list[str]
+) -> KnowledgeEntrySpec:
+    """Validate the options of `kb add` as one entry."""
+    if action:
+        fields["action"] = {"name": action, "params": _parse_params(params)}
+    elif params:
+        raise ConfigError("--param needs --action NAME")
+    try:
+        return KnowledgeEntrySpec.model_validate(fields)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(describe_validation_error("kb add", exc))) from exc
+
+
+@app.command("add")
+def add_command(
+    file: Annotated[Path | None, typer.Option(help="JSON or YAML file of entries")] = None,
+    key: Annotated[str | None, typer.Option()] = None,
+    title: Annotated[str | None, typer.Option()] = None,
+    description: str = "",
+    pattern: Many = None,
+    service: Many = None,
+    category: Many = None,
+    tag: Many = None,
+    solution: Annotated[str | None, typer.Option()] = None,
+    action: Annotated[str | None, typer.Option(help="executor name, e.g. restart_service")] = None,
+    param: Annotated[list[str] | None, typer.Option(help="action parameter key=value")] = None,
+    risk: RiskClass = RiskClass.MEDIUM,
+    autonomy: AutonomyMode = AutonomyMode.APPROVE,
+) -> None:
+    """Add new entries from --file, or one entry from the options; existing keys are refused."""
+
+    def run() -> None:
+        if file is not None:
+            if key or title or solution or pattern or action:
+                raise ConfigError(
+                    "--file cannot be combined with --key, --title, --solution, "
+                    "--pattern or --action; put the entry in the file instead"
+                )
+            specs = load_entries_file(file)
+        else:
+            fields = {
+                "key": key, "title": title, "description": description,
+                "patterns": pattern or [], "services": service or [],
+                "categories": category or [], "tags": tag or [], "solution": solution,
+                "risk": risk, "autonomy": autonomy,
+            }  # fmt: skip
+            specs = [
+                _spec_from_options(
+                    {k: v for k, v in fields.items() if v is not None}, action, param or []
+                )
+            ]
+        with store_session() as session:
+            for spec in specs:
+                kb_store.add_entry(session, spec, origin="human")
+        console.print(f"added {len(specs)} entries: {', '.join(s.key for s in specs)}")
+
+    _guarded(run)
+
+
+@app.command("export")
+def export_command(path: Path) -> None:
+    """Write every entry to PATH (.json, .yaml or .yml)."""
+
+    def run() -> None:
+        with store_session() as session:
+            specs = [kb_store.to_spec(row) for row in kb_store.list_entries(session)]
+        dump_entries(specs, path)
+        console.print(f"exported {len(specs)} entries to {path}")
+
+    _guarded(run)
+
+
+@app.command("import")
+def import_command(path: Path) -> None:
+    """Validate PATH, then create missing entries and update changed ones."""
+
+    def run() -> None:
+        specs = load_entries_file(path)
+        with store_session() as session:
+            created, updated = kb_store.upsert_entries(session, specs, origin="import")
+        unchanged = len(specs) - created - updated
+        console.print(f"created {created}, updated {updated}, unchanged {unchanged}")
+
+    _guarded(run)
+
+
+@app.command("seed")
+def seed_command() -> None:
+    """Add the built-in default entries that are missing (edited ones are left alone)."""
+
+    def run() -> None:
+        with store_session() as session:
+            added = kb_store.seed_defaults(session)
+        console.print(f"seeded {added} default entries")
+
+    _guarded(run)

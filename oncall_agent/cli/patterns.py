@@ -1,0 +1,126 @@
+"""`oncall patterns`: list, add and test alert patterns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.markup import escape
+from rich.table import Column, Table
+
+from oncall_agent.cli.common import console, friendly_errors, store_session
+from oncall_agent.detection.detector import Detector
+from oncall_agent.detection.patterns import DEFAULT_PATTERNS, AlertPattern
+from oncall_agent.errors import ConfigError
+from oncall_agent.models import LogEvent, Severity
+from oncall_agent.settings import get_settings
+from oncall_agent.store.patterns import add_user_pattern, list_user_patterns, load_pattern_set
+
+app = typer.Typer(help="Alert patterns: list, add, test.", no_args_is_help=True)
+
+
+def _pattern_row(table: Table, pattern: AlertPattern, origin: str) -> None:
+    """Add PATTERN to TABLE (user text escaped so brackets in regexes print as typed)."""
+    table.add_row(
+        escape(pattern.name),
+        origin,
+        escape(pattern.category),
+        pattern.severity.value,
+        escape(", ".join(pattern.services) or "all"),
+        escape(pattern.regex),
+    )
+
+
+@app.command("list")
+@friendly_errors
+def list_patterns() -> None:
+    """Show the user's patterns (tried first) and the built-in ones, in priority order."""
+    with store_session() as session:
+        user = list_user_patterns(session)
+    # Names, categories and severities are typed back by users: never wrap them; fold regexes.
+    table = Table(
+        Column("name", no_wrap=True),
+        Column("origin", no_wrap=True),
+        Column("category", no_wrap=True),
+        Column("severity", no_wrap=True),
+        "services",
+        Column("regex", overflow="fold"),
+    )
+    for pattern in user:
+        _pattern_row(table, pattern, "user")
+    for pattern in DEFAULT_PATTERNS:
+        _pattern_row(table, pattern, "built-in")
+    console.print(table)
+
+
+@app.command("add")
+@friendly_errors
+def add_pattern(
+    name: Annotated[str, typer.Argument(help="A unique name, e.g. payments-declined.")],
+    regex: Annotated[str, typer.Argument(help="A Python regex, matched case-insensitively.")],
+    category: Annotated[str, typer.Option(help="Incident category, e.g. database, http.")],
+    severity: Annotated[Severity, typer.Option(help="Severity of the alerts.")] = Severity.ERROR,
+    service: Annotated[
+        list[str] | None, typer.Option(help="Only for this service (repeatable); default all.")
+    ] = None,
+) -> None:
+    """Add a user pattern after checking that its regex compiles."""
+    try:
+        pattern = AlertPattern(
+            name=name, regex=regex, category=category, severity=severity, services=service or []
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"alert pattern {name!r} is not valid: {problems}") from None
+    with store_session() as session:
+        add_user_pattern(session, pattern)
+    console.print(f"added alert pattern [bold]{escape(name)}[/bold] ({escape(category)})")
+
+
+def _lines(text: str | None, file: Path | None) -> Iterator[tuple[int, str]]:
+    """The numbered lines to test: TEXT as one line, or FILE's lines (capped, streamed)."""
+    if text is not None:
+        yield 1, text
+        return
+    assert file is not None
+    limit = get_settings().max_line_bytes
+    try:
+        with file.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                yield number, raw[:limit].decode("utf-8", "replace").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {file}: {exc.strerror or exc}") from exc
+
+
+@app.command("test")
+@friendly_errors
+def test_pattern(
+    text: Annotated[str | None, typer.Argument(help="A log line to test.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Test every line of a file.")] = None,
+    service: Annotated[str, typer.Option(help="Service the line comes from.")] = "unknown",
+) -> None:
+    """Show which pattern matches each line, with its template and fingerprint."""
+    if (text is None) == (file is None):
+        raise ConfigError("give either a TEXT to test or --file PATH, not both or neither")
+    with store_session() as session:
+        detector = Detector(load_pattern_set(session))
+    tested = matched = 0
+    for number, line in _lines(text, file):
+        tested += 1
+        found = detector.detect(LogEvent(source="cli", message=line, service=service))
+        if found is None:
+            continue
+        matched += 1
+        # Plain lines, never wrapped: templates and fingerprints are copied from here.
+        console.print(
+            f"line {number}: [bold]{escape(found.pattern)}[/bold] "
+            f"category={escape(found.category)} severity={found.severity.value}\n"
+            f"  template:    {escape(found.template)}\n"
+            f"  fingerprint: {found.fingerprint}\n"
+            f"  title:       {escape(found.title)}",
+            soft_wrap=True,
+        )
+    console.print(f"{matched} of {tested} line(s) matched an alert pattern", soft_wrap=True)

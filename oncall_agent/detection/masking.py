@@ -1,0 +1,106 @@
+"""Masking: replace the variable parts of a log message with placeholders to get its template.
+
+Rules run in order, most specific first (a timestamp before its numbers, a URL's query before
+its key=value pairs). A later rule leaves placeholders alone, except that the value of a
+key=value pair always becomes <VAL> so that `rhost=<IP>` and `rhost=gw` share a template.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*"
+# Top-level domains that do not look like file extensions or Java packages (no io, py, sh).
+_TLD = (
+    r"(?:(?:com|net|org|edu|gov|mil|info|biz|local|localdomain|internal|lan|corp|intra|cluster)"
+    r"(?:\.[a-z]{2})?|cn|de|uk|jp|ru|fr|nl|br|au|ca|it|es|se|pl|kr|tw|hk|ch|at|be|cz|dk|fi|om)"
+)
+
+_TIMESTAMP = re.compile(
+    "|".join(
+        (
+            r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
+            rf"(?:{_DAY},? )?{_MONTH} +\d{{1,2}},? \d{{2}}:\d{{2}}:\d{{2}}(?:[.,]\d+)?"
+            r"(?: \d{4})?",
+            rf"\d{{1,2}}/{_MONTH}/\d{{4}}:\d{{2}}:\d{{2}}:\d{{2}}(?: [+-]\d{{4}})?",
+            r"(?<![\d/])\d{2,4}/\d{2}/\d{2,4}(?:[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)?(?![\d/])",
+            r"(?<![\d:])\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?![\d:])",
+        )
+    )
+)
+_QUERY = re.compile(r"(?<=[\w/])\?[\w.%\[\]-]+=[^\s\"'#<>]*")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_UUID = re.compile(r"\b[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\b", re.IGNORECASE)
+_HEX_PREFIXED = re.compile(r"\b0x[0-9a-f]+\b", re.IGNORECASE)
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?!\.?\d)")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{1,4}(?![\w:])", re.IGNORECASE)
+_HOST = re.compile(
+    rf"(?<![\w.-])(?:localhost|(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+{_TLD})"
+    r"(?::\d{1,5})?(?![\w-]|\.[\w-])",
+    re.IGNORECASE,
+)
+_PATH = re.compile(r"(?<![\w.:/<>-])(?:~|[A-Za-z]:)?/[\w.@%+~,-]+(?:/[\w.@%+~,-]*)*")
+_QUOTED = re.compile(r"'(?!<[A-Z]+>')[^'\s]{1,200}'|\"(?!<[A-Z]+>\")[^\"\s]{1,200}\"")
+_KEY_VALUE = re.compile(
+    r"(?<![\w.-])([A-Za-z_][\w.-]{0,63})=(?!=)(<[A-Z]+>|\"[^\"]*\"|'[^']*'|[^\s,;&)\]}>\"']+)"
+)
+# A user name after the words that introduce one in auth logs ("Invalid user bob from ...").
+_USER = re.compile(
+    r"\b((?:invalid |illegal )?user|(?:password|publickey|none) for(?: invalid user)?)"
+    r" (?!<)[\w.@-]+(?= from\b| port\b| by\b| \[preauth\]|$)",
+    re.IGNORECASE,
+)
+_DURATION = re.compile(
+    r"(?<![\w.])\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?)"
+    r"(?![\w])"
+)
+# A token (letters and digits) that holds a digit is a variable: a number, an id, a hash.
+_TOKEN = re.compile(r"(?<![A-Za-z0-9<])-?(?=[A-Za-z]*\d)[A-Za-z0-9]+(?:\.\d+)*(?![A-Za-z0-9>])")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)*")
+_HEX_TOKEN = re.compile(r"[0-9a-fA-F]{8,}")
+_SPACES = re.compile(r"\s+")
+
+
+def _token(match: re.Match[str]) -> str:
+    """The placeholder for a token holding a digit: <NUM>, <HEX> or <ID>."""
+    text = match.group(0)
+    if _NUMBER.fullmatch(text):
+        return "<NUM>"
+    return "<HEX>" if _HEX_TOKEN.fullmatch(text) else "<ID>"
+
+
+def _quoted(match: re.Match[str]) -> str:
+    """A short quoted value becomes a quoted <STR> with the same quotes."""
+    quote = match.group(0)[0]
+    return f"{quote}<STR>{quote}"
+
+
+_Replacement = str | Callable[[re.Match[str]], str]
+
+_RULES: tuple[tuple[re.Pattern[str], _Replacement], ...] = (
+    (_TIMESTAMP, "<TS>"),
+    (_QUERY, "?<QUERY>"),
+    (_EMAIL, "<EMAIL>"),
+    (_UUID, "<UUID>"),
+    (_HEX_PREFIXED, "<HEX>"),
+    (_HOST, "<HOST>"),
+    (_IPV4, "<IP>"),
+    (_IPV6, "<IP>"),
+    (_PATH, "<PATH>"),
+    (_QUOTED, _quoted),
+    (_KEY_VALUE, r"\1=<VAL>"),
+    (_USER, r"\1 <USER>"),
+    (_DURATION, "<DURATION>"),
+    (_TOKEN, _token),
+)
+
+
+def mask(message: str) -> str:
+    """MESSAGE with variable parts replaced by placeholders, whitespace collapsed."""
+    # Whitespace first, so that no rule has to allow for runs of spaces or tabs.
+    text = _SPACES.sub(" ", message).strip()
+    for regex, replacement in _RULES:
+        text = regex.sub(replacement, text)
+    return text

@@ -1,0 +1,159 @@
+"""Compiling alert patterns into a PatternSet that rejects most lines cheaply.
+
+Each pattern's regex yields required keywords (see `literals`); one combined keyword regex, run
+on the case-folded line, is the prefilter. Only a line that passes it goes on: the patterns whose
+keywords it holds are tried in priority order, and the first that matches wins, unless the match
+disappears once suppressions (benign look-alikes such as ``error_rate=0.00``) are blanked out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from oncall_agent.detection.alert import AlertPattern
+from oncall_agent.detection.defaults import DEFAULT_PATTERNS, DEFAULT_SUPPRESSIONS
+from oncall_agent.detection.literals import (
+    Keywords,
+    keyword_regex,
+    required_literals,
+    shortest_prefixes,
+)
+from oncall_agent.errors import PatternError
+
+__all__ = [
+    "DEFAULT_PATTERNS",
+    "DEFAULT_SUPPRESSIONS",
+    "AlertPattern",
+    "PatternSet",
+    "compile_patterns",
+    "default_pattern_set",
+]
+
+FLAGS = re.IGNORECASE
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A pattern with its compiled regex and required keywords (None: try on every line)."""
+
+    pattern: AlertPattern
+    regex: re.Pattern[str]
+    keywords: Keywords | None
+
+    def may_match(self, folded: str) -> bool:
+        """Whether the case-folded line holds one of this pattern's keywords."""
+        return self.keywords is None or any(k in folded for k in self.keywords)
+
+
+class PatternSet:
+    """Compiled alert patterns in priority order, with a keyword prefilter and suppressions."""
+
+    def __init__(self, compiled: Sequence[_Compiled], suppressions: Sequence[_Compiled]) -> None:
+        """Index the patterns by keyword and build the prefilter from all keywords."""
+        self._compiled = tuple(compiled)
+        self._suppressions = tuple(suppressions)
+        self._always = frozenset(i for i, c in enumerate(compiled) if c.keywords is None)
+        self._by_keyword = self._index(compiled)
+        self._prefilter = keyword_regex(self._by_keyword)
+        self._scanner = keyword_regex(self._by_keyword, overlapping=True)
+
+    @staticmethod
+    def _index(compiled: Sequence[_Compiled]) -> dict[str, frozenset[int]]:
+        """Which patterns each reportable keyword may stand for (see `keyword_regex`)."""
+        owners: dict[str, set[int]] = {}
+        for index, item in enumerate(compiled):
+            for keyword in item.keywords or ():
+                owners.setdefault(keyword, set()).add(index)
+        index_of: dict[str, set[int]] = {}
+        for keyword, shortest in shortest_prefixes(owners).items():
+            index_of.setdefault(shortest, set()).update(owners[keyword])
+        return {k: frozenset(v) for k, v in index_of.items()}
+
+    @property
+    def patterns(self) -> list[AlertPattern]:
+        """The patterns, in the order they are tried."""
+        return [c.pattern for c in self._compiled]
+
+    def may_match(self, text: str) -> bool:
+        """Cheap check: False means no pattern can match TEXT (safe to skip the line)."""
+        if self._always:
+            return True
+        return self._prefilter is not None and self._prefilter.search(text.casefold()) is not None
+
+    def _candidates(self, folded: str) -> list[int]:
+        """Indexes, in priority order, of the patterns whose keywords the folded line holds."""
+        first = self._prefilter.search(folded) if self._prefilter is not None else None
+        if first is None or self._scanner is None:
+            return sorted(self._always)
+        found = {m.group(1) for m in self._scanner.finditer(folded, first.start())}
+        return sorted(self._always.union(*(self._by_keyword[k] for k in found)))
+
+    def match(self, text: str, service: str | None = None) -> AlertPattern | None:
+        """The first pattern (priority order) that matches TEXT for SERVICE, or None."""
+        folded = text.casefold()
+        cleaned: str | None = None
+        for index in self._candidates(folded):
+            item = self._compiled[index]
+            if not item.pattern.applies_to(service) or not item.regex.search(text):
+                continue
+            # Suppressions cost something, so they run only on a line that would alert.
+            if cleaned is None:
+                cleaned = self._suppressed(text, folded)
+            if cleaned is text or item.regex.search(cleaned):
+                return item.pattern
+        return None
+
+    def _suppressed(self, text: str, folded: str) -> str:
+        """TEXT with the spans of every applicable suppression blanked out."""
+        for rule in self._suppressions:
+            if rule.may_match(folded):
+                text = rule.regex.sub(" ", text)
+        return text
+
+
+def _compile_one(pattern: AlertPattern) -> re.Pattern[str]:
+    """Compile one pattern, translating re.error into a PatternError that names it."""
+    try:
+        return re.compile(pattern.regex, FLAGS)
+    except re.error as exc:
+        raise PatternError(
+            f"alert pattern {pattern.name!r}: invalid regex {pattern.regex!r}: {exc}; "
+            "fix the regex (Python re syntax) and add the pattern again"
+        ) from exc
+    except (OverflowError, RecursionError) as exc:
+        raise PatternError(
+            f"alert pattern {pattern.name!r}: regex {pattern.regex!r} is too large: {exc}"
+        ) from exc
+
+
+def _compile(pattern: AlertPattern) -> _Compiled:
+    """Compile PATTERN with its keywords."""
+    return _Compiled(pattern, _compile_one(pattern), required_literals(pattern.regex, FLAGS))
+
+
+def compile_patterns(
+    patterns: Iterable[AlertPattern], suppressions: Iterable[str] | None = None
+) -> PatternSet:
+    """Compile PATTERNS once (first match wins); raises PatternError naming a bad regex."""
+    compiled: list[_Compiled] = []
+    seen: set[str] = set()
+    for pattern in patterns:
+        if pattern.name in seen:
+            raise PatternError(f"alert pattern name {pattern.name!r} is used twice; rename one")
+        seen.add(pattern.name)
+        compiled.append(_compile(pattern))
+    rules = DEFAULT_SUPPRESSIONS if suppressions is None else list(suppressions)
+    suppressing = [
+        _compile(AlertPattern(name=f"suppression #{n}", regex=rule, category="suppression"))
+        for n, rule in enumerate(rules, start=1)
+    ]
+    return PatternSet(compiled, suppressing)
+
+
+@lru_cache(maxsize=1)
+def default_pattern_set() -> PatternSet:
+    """The built-in patterns and suppressions, compiled once per process."""
+    return compile_patterns(DEFAULT_PATTERNS)

@@ -1,0 +1,54 @@
+"""The one place an action name becomes an executor; anything unknown or unconfigured is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from oncall_agent.errors import ActionRejected
+from oncall_agent.executors.base import Executor
+from oncall_agent.executors.cleanup import CleanupFilesExecutor
+from oncall_agent.executors.config import ExecutorConfig
+from oncall_agent.executors.http_call import HttpCallExecutor
+from oncall_agent.executors.restart import RestartServiceExecutor
+from oncall_agent.executors.run_command import RunCommandExecutor
+
+_FACTORIES: dict[str, Callable[..., Executor]] = {
+    "run_command": RunCommandExecutor,
+    "http_call": HttpCallExecutor,
+    "cleanup_files": CleanupFilesExecutor,
+    "restart_service": RestartServiceExecutor,
+}
+
+# The config field each action needs, and what to tell the user when it is empty.
+_REQUIRED: dict[str, tuple[str, str]] = {
+    "run_command": ("command_templates", "add the command to command_templates"),
+    "http_call": ("http_allowed_prefixes", "add the URL prefix to http_allowed_prefixes"),
+    "cleanup_files": ("cleanup_roots", "add the directory to cleanup_roots"),
+    "restart_service": ("services", "add the service to services"),
+}
+
+ACTION_NAMES = tuple(sorted(_FACTORIES))
+
+
+def build_executor(
+    name: str,
+    config: ExecutorConfig,
+    *,
+    secrets: Iterable[str] = (),
+    output_limit: int | None = None,
+) -> Executor:
+    """The executor for action NAME; ActionRejected if the action is unknown or not configured."""
+    factory = _FACTORIES.get(name)
+    if factory is None:
+        raise ActionRejected(f"unknown action {name!r}; known actions: {list(ACTION_NAMES)}")
+    field, hint = _REQUIRED[name]
+    if not getattr(config, field):
+        raise ActionRejected(
+            f"action {name!r} is not configured: the executor config's {field} is empty ({hint})"
+        )
+    return factory(config, secrets=secrets, output_limit=output_limit)
+
+
+def configured_actions(config: ExecutorConfig) -> set[str]:
+    """The action names CONFIG allows at all (those whose allow-list is not empty)."""
+    return {name for name, (field, _) in _REQUIRED.items() if getattr(config, field)}

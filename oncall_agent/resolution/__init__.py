@@ -1,0 +1,1 @@
+"""Resolving one incident: analyze, decide, act, verify, record, escalate (Prefect-free steps)."""

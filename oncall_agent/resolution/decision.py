@@ -1,0 +1,77 @@
+"""Decide: gather the guardrail counts from the store and apply the policy."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from oncall_agent.models import Decision, IncidentStatus
+from oncall_agent.policy import PolicyConfig, PolicyContext, PolicyDecision, decide
+from oncall_agent.resolution.analysis import Analysis
+from oncall_agent.store.actions import actions_for_incident, actions_since, failures_on_target
+from oncall_agent.store.audit import audit
+from oncall_agent.store.engine import session_scope
+from oncall_agent.store.incidents import record_analysis, set_status
+from oncall_agent.store.tables import utcnow
+
+
+def action_target(analysis: Analysis) -> str:
+    """The thing an action touches, for rate limits and the circuit breaker."""
+    if analysis.action is None:
+        return ""
+    params = analysis.action.params
+    for key in ("service", "root", "url", "dag_id", "app_id", "database", "template"):
+        if key in params:
+            return f"{analysis.action.name}:{params[key]}"
+    return analysis.action.name
+
+
+def decide_incident(
+    engine: Engine,
+    analysis: Analysis,
+    policy: PolicyConfig,
+    allowed_actions: set[str],
+    now: datetime | None = None,
+) -> PolicyDecision:
+    """Apply the policy to an analysis and store the decision with its reasons."""
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        ctx = PolicyContext(
+            action=analysis.action.name if analysis.action else None,
+            allowed_actions=allowed_actions,
+            risk=analysis.risk,
+            autonomy=analysis.autonomy,
+            confidence=analysis.confidence or 0.0,
+            service=analysis.service,
+            now=now,
+            actions_for_incident=actions_for_incident(session, analysis.incident_id),
+            actions_last_hour=actions_since(session, now - timedelta(hours=1)),
+            failures_on_target_in_window=failures_on_target(
+                session, action_target(analysis), policy.circuit_breaker_window_s, now
+            ),
+        )
+        decision = decide(ctx, policy)
+        reasons = analysis.problems + decision.reasons
+        decision = PolicyDecision(decision=decision.decision, reasons=reasons)
+        record_analysis(
+            session,
+            analysis.incident_id,
+            analysis=analysis.model_dump(mode="json"),
+            knowledge_entry_id=analysis.entry_id,
+            confidence=analysis.confidence,
+            decision=decision.decision.value,
+            reasons=reasons,
+        )
+        if decision.decision is Decision.ASK_APPROVAL:
+            set_status(session, analysis.incident_id, IncidentStatus.AWAITING_APPROVAL)
+        audit(
+            session,
+            "decision",
+            incident_id=analysis.incident_id,
+            decision=decision.decision.value,
+            reasons=reasons,
+            entry=analysis.entry_key,
+            confidence=analysis.confidence,
+        )
+        return decision

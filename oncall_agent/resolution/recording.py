@@ -1,0 +1,82 @@
+"""Record: close the loop on an incident (resolve or escalate) and feed the outcome back."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from oncall_agent.models import ActionStatus, Decision, IncidentStatus
+from oncall_agent.notify.base import Notifier
+from oncall_agent.notify.compose import compose_escalation
+from oncall_agent.resolution.acting import ActionOutcome
+from oncall_agent.resolution.analysis import Analysis
+from oncall_agent.store.actions import runs_for_incident
+from oncall_agent.store.audit import audit
+from oncall_agent.store.engine import session_scope
+from oncall_agent.store.incidents import get_incident, set_status
+from oncall_agent.store.knowledge import record_outcome
+
+
+def record_action_outcome(engine: Engine, analysis: Analysis, outcome: ActionOutcome) -> bool:
+    """Update the entry's success record from a fresh, verified outcome; True if it resolved."""
+    resolved = outcome.status is ActionStatus.SUCCEEDED and outcome.verified is not False
+    counts = not outcome.reused and outcome.status in (ActionStatus.SUCCEEDED, ActionStatus.FAILED)
+    with session_scope(engine) as session:
+        if counts and analysis.entry_id is not None:
+            record_outcome(session, analysis.entry_id, success=resolved)
+        if resolved:
+            note = f"{outcome.action} on {outcome.target} succeeded and was verified"
+            set_status(session, analysis.incident_id, IncidentStatus.RESOLVED, note=note)
+            audit(session, "resolved", incident_id=analysis.incident_id, by="agent", note=note)
+    return resolved
+
+
+def escalate_incident(
+    engine: Engine,
+    incident_id: int,
+    reasons: list[str],
+    notifier: Notifier,
+    ui_url: str | None = None,
+) -> None:
+    """Mark the incident escalated and tell humans why, with what was tried."""
+    with session_scope(engine) as session:
+        incident = set_status(session, incident_id, IncidentStatus.ESCALATED)
+        runs = runs_for_incident(session, incident_id)
+        notification = compose_escalation(incident, reasons, runs, ui_url)
+        audit(session, "escalated", incident_id=incident_id, reasons=reasons,
+              channel=notifier.name)
+    notifier.send(notification)
+
+
+def escalation_reasons(decision: Decision, reasons: list[str], outcome: ActionOutcome | None) -> list[str]:
+    """Why a human is needed, in the words the notification will use."""
+    why = list(reasons)
+    if decision is Decision.ASK_APPROVAL:
+        why.append("approval is required, and approvals by pause are not enabled: escalated instead")
+    if decision is Decision.SHADOW:
+        why.append("the knowledge entry is in shadow mode: the agent only records what it would do")
+    if outcome is not None and outcome.status is not ActionStatus.SUCCEEDED:
+        why.append(f"the action {outcome.action} ended {outcome.status.value}: {outcome.verification}")
+    elif outcome is not None and outcome.verified is False:
+        why.append(f"the action ran but verification failed: {outcome.verification}")
+    return why
+
+
+def incident_summary(engine: Engine, incident_id: int) -> dict[str, object]:
+    """One row of the summary table a user sees after a run."""
+    with session_scope(engine) as session:
+        inc = get_incident(session, incident_id)
+        runs = runs_for_incident(session, incident_id)
+        last = runs[-1] if runs else None
+        return {
+            "id": inc.id,
+            "title": inc.title,
+            "service": inc.service,
+            "occurrences": inc.occurrences,
+            "entry": (inc.analysis or {}).get("entry_key"),
+            "confidence": inc.confidence,
+            "decision": inc.decision,
+            "reasons": list(inc.decision_reasons or []),
+            "action": f"{last.action} {last.target}" if last else None,
+            "verification": (last.verification or {}).get("detail") if last else None,
+            "outcome": inc.status,
+        }
