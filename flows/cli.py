@@ -19,18 +19,27 @@ app = build_app()
 
 
 def _summary_table(summaries: list[dict[str, object]]) -> Table:
-    """The table a user reads after a detection run."""
-    table = Table("incident", "service", "count", "knowledge entry", "confidence", "decision",
-                  "reasons", "action", "verification", "outcome", show_lines=True)
+    """The table a user reads after a detection run (reasons are listed below it)."""
+    table = Table("#", "incident", "service", "count", "knowledge entry", "conf.", "decision",
+                  "action", "verification", "outcome")
     for s in summaries:
         conf = s.get("confidence")
         table.add_row(
-            f"#{s['id']} {s['title']}", str(s["service"]), str(s["occurrences"]),
+            str(s["id"]), str(s["title"])[:60], str(s["service"]), str(s["occurrences"]),
             str(s.get("entry") or "-"), f"{conf:.2f}" if isinstance(conf, float) else "-",
-            str(s.get("decision") or "-"), "\n".join(map(str, s.get("reasons") or [])),  # type: ignore[call-overload]
-            str(s.get("action") or "-"), str(s.get("verification") or "-"), str(s["outcome"]),
+            str(s.get("decision") or "-"), str(s.get("action") or "-"),
+            str(s.get("verification") or "-")[:60], str(s["outcome"]),
         )
     return table
+
+
+def _print_summaries(summaries: list[dict[str, object]]) -> None:
+    """The summary table, then each incident's decision reasons in full."""
+    console.print(_summary_table(summaries))
+    for s in summaries:
+        console.print(f"[bold]#{s['id']} {s.get('decision')}[/bold] because:")
+        for reason in s.get("reasons") or []:  # type: ignore[attr-defined]
+            console.print(f"   - {reason}", markup=False)
 
 
 @app.command("demo")
@@ -53,7 +62,7 @@ def demo(
     report = run_demo(data_dir / "demo", fresh=fresh)
     console.print(f"the service logged {report.bursts} error lines; health was "
                   f"{report.health_before} before the agent acted")
-    console.print(_summary_table(report.summaries))
+    _print_summaries(report.summaries)
     console.print(f"health now: {report.health_after}; archive {report.archive_before:,} -> "
                   f"{report.archive_after:,} bytes; escalations in {data_dir / 'outbox.jsonl'}")
     console.print(f"second detection run over the same logs: {len(report.second_run)} new incidents")
@@ -75,7 +84,7 @@ def detect(
 
     summaries = asyncio.run(detect_incidents(sources=source, policy_block=policy_block,
                                              targets_block=targets_block, dry_run=dry_run))
-    console.print(_summary_table(summaries))
+    _print_summaries(summaries)
 
 
 @app.command("register-blocks")

@@ -22,21 +22,25 @@ from oncall_agent.store.patterns import add_user_pattern, list_user_patterns, lo
 app = typer.Typer(help="Alert patterns: list, add, test.", no_args_is_help=True)
 
 
-def _pattern_row(table: Table, pattern: AlertPattern, origin: str) -> None:
+def _pattern_row(table: Table, pattern: AlertPattern, origin: str, regex: bool) -> None:
     """Add PATTERN to TABLE (user text escaped so brackets in regexes print as typed)."""
+    # Built-in regexes are long: their title says what they catch unless --regex is given.
+    what = pattern.regex if regex or not pattern.title else pattern.title
     table.add_row(
         escape(pattern.name),
         origin,
         escape(pattern.category),
         pattern.severity.value,
         escape(", ".join(pattern.services) or "all"),
-        escape(pattern.regex),
+        escape(what),
     )
 
 
 @app.command("list")
 @friendly_errors
-def list_patterns() -> None:
+def list_patterns(
+    regex: Annotated[bool, typer.Option("--regex", help="Show every regex in full.")] = False,
+) -> None:
     """Show the user's patterns (tried first) and the built-in ones, in priority order."""
     with store_session() as session:
         user = list_user_patterns(session)
@@ -47,12 +51,12 @@ def list_patterns() -> None:
         Column("category", no_wrap=True),
         Column("severity", no_wrap=True),
         "services",
-        Column("regex", overflow="fold"),
+        Column("regex" if regex else "catches", overflow="fold"),
     )
     for pattern in user:
-        _pattern_row(table, pattern, "user")
+        _pattern_row(table, pattern, "user", regex)
     for pattern in DEFAULT_PATTERNS:
-        _pattern_row(table, pattern, "built-in")
+        _pattern_row(table, pattern, "built-in", regex)
     console.print(table)
 
 

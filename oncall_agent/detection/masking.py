@@ -18,17 +18,22 @@ _TLD = (
     r"(?:\.[a-z]{2})?|cn|de|uk|jp|ru|fr|nl|br|au|ca|it|es|se|pl|kr|tw|hk|ch|at|be|cz|dk|fi|om)"
 )
 
-_TIMESTAMP = re.compile(
-    "|".join(
+# Timestamps that start with a day or month name ("Sun Dec 04 04:47:44 2005", "Jun 14 15:16:01").
+_NAMED_TIMESTAMP = re.compile(
+    rf"(?:{_DAY},? )?{_MONTH} +\d{{1,2}},? \d{{2}}:\d{{2}}:\d{{2}}(?:[.,]\d+)?(?: \d{{4}})?"
+)
+# Numeric ones. One leading digit outside the alternation lets `re` skip to digits quickly.
+_NUMERIC_TIMESTAMP = re.compile(
+    r"(?<![\d:/])\d(?:"
+    + "|".join(
         (
-            r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
-            rf"(?:{_DAY},? )?{_MONTH} +\d{{1,2}},? \d{{2}}:\d{{2}}:\d{{2}}(?:[.,]\d+)?"
-            r"(?: \d{4})?",
-            rf"\d{{1,2}}/{_MONTH}/\d{{4}}:\d{{2}}:\d{{2}}:\d{{2}}(?: [+-]\d{{4}})?",
-            r"(?<![\d/])\d{2,4}/\d{2}/\d{2,4}(?:[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)?(?![\d/])",
-            r"(?<![\d:])\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?![\d:])",
+            r"\d{3}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
+            rf"\d?/{_MONTH}/\d{{4}}:\d{{2}}:\d{{2}}:\d{{2}}(?: [+-]\d{{4}})?",
+            r"\d{1,3}/\d{2}/\d{2,4}(?:[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?)?(?![\d/])",
+            r"\d?:\d{2}:\d{2}(?:[.,]\d+)?(?![\d:])",
         )
     )
+    + ")"
 )
 _QUERY = re.compile(r"(?<=[\w/])\?[\w.%\[\]-]+=[^\s\"'#<>]*")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
@@ -80,7 +85,8 @@ def _quoted(match: re.Match[str]) -> str:
 _Replacement = str | Callable[[re.Match[str]], str]
 
 _RULES: tuple[tuple[re.Pattern[str], _Replacement], ...] = (
-    (_TIMESTAMP, "<TS>"),
+    (_NAMED_TIMESTAMP, "<TS>"),
+    (_NUMERIC_TIMESTAMP, "<TS>"),
     (_QUERY, "?<QUERY>"),
     (_EMAIL, "<EMAIL>"),
     (_UUID, "<UUID>"),

@@ -74,7 +74,10 @@ def test_grouping_counts_repeats_under_one_fingerprint() -> None:
     assert draft.count == 4
     assert draft.first_seen == T0 + timedelta(minutes=1)
     assert draft.last_seen == T0 + timedelta(minutes=9)
-    assert draft.samples == ["ERROR timeout after 5s calling bank", "ERROR timeout after 1s calling bank"]
+    assert draft.samples == [
+        "ERROR timeout after 5s calling bank",
+        "ERROR timeout after 1s calling bank",
+    ]
 
 
 def test_grouping_keeps_kinds_and_services_apart_with_highest_severity() -> None:

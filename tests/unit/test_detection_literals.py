@@ -32,8 +32,7 @@ CASES = [
 
 @pytest.mark.parametrize(("regex", "text"), CASES)
 def test_a_match_always_contains_a_keyword(regex: str, text: str) -> None:
-    """Whenever the regex matches, the case-folded text holds one of its keywords (or none are
-    claimed)."""
+    """Whenever a regex matches, the folded text holds one of its keywords (if it claims any)."""
     assert re.search(regex, text, re.IGNORECASE)
     keywords = required_literals(regex)
     assert keywords is None or any(k in text.casefold() for k in keywords)

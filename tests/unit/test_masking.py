@@ -78,4 +78,3 @@ def test_fingerprint_ignores_whitespace_and_case_of_template() -> None:
     assert fingerprint("Conn  Refused <IP>", "api", "network") == fingerprint(
         "conn refused <IP>", "api", "network"
     )
-
