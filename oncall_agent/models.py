@@ -88,6 +88,8 @@ class LogEvent(BaseModel):
     line_no: int | None = None
     offset: int | None = None
     truncated_bytes: int = 0
+    # Identifiers an action may need (dag_id, task_id, run_id, app_id, database, ...).
+    attributes: dict[str, str] = Field(default_factory=dict)
 
 
 class Detection(BaseModel):
@@ -118,6 +120,7 @@ class IncidentDraft(BaseModel):
     last_seen: datetime
     count: int = 0
     samples: list[str] = Field(default_factory=list)
+    attributes: dict[str, str] = Field(default_factory=dict)
 
 
 class ActionSpec(BaseModel):

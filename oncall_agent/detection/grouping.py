@@ -29,6 +29,7 @@ def _new_draft(detection: Detection, seen: datetime) -> IncidentDraft:
         source=detection.event.source,
         first_seen=seen,
         last_seen=seen,
+        attributes=dict(detection.event.attributes),
     )
 
 

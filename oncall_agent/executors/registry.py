@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from oncall_agent.errors import ActionRejected
 from oncall_agent.executors.base import Executor
@@ -27,6 +28,10 @@ _REQUIRED: dict[str, tuple[str, str]] = {
     "restart_service": ("services", "add the service to services"),
 }
 
+# Executors that talk to an external system get its client (built by a block) by this name:
+# action name -> (client name, factory(config, client, secrets=, output_limit=)).
+_CLIENT_FACTORIES: dict[str, tuple[str, Callable[..., Executor]]] = {}
+
 ACTION_NAMES = tuple(sorted(_FACTORIES))
 
 
@@ -36,8 +41,18 @@ def build_executor(
     *,
     secrets: Iterable[str] = (),
     output_limit: int | None = None,
+    clients: Mapping[str, Any] | None = None,
 ) -> Executor:
     """The executor for action NAME; ActionRejected if the action is unknown or not configured."""
+    if name in _CLIENT_FACTORIES:
+        client_name, client_factory = _CLIENT_FACTORIES[name]
+        client = (clients or {}).get(client_name)
+        if client is None:
+            raise ActionRejected(
+                f"action {name!r} needs a {client_name} connection: name its block in the "
+                f"ActionTargets block's connections"
+            )
+        return client_factory(config, client, secrets=secrets, output_limit=output_limit)
     factory = _FACTORIES.get(name)
     if factory is None:
         raise ActionRejected(f"unknown action {name!r}; known actions: {list(ACTION_NAMES)}")
@@ -49,6 +64,8 @@ def build_executor(
     return factory(config, secrets=secrets, output_limit=output_limit)
 
 
-def configured_actions(config: ExecutorConfig) -> set[str]:
-    """The action names CONFIG allows at all (those whose allow-list is not empty)."""
-    return {name for name, (field, _) in _REQUIRED.items() if getattr(config, field)}
+def configured_actions(config: ExecutorConfig, clients: Mapping[str, Any] | None = None) -> set[str]:
+    """The action names CONFIG allows at all (non-empty allow-list, or a configured client)."""
+    allowed = {name for name, (field, _) in _REQUIRED.items() if getattr(config, field)}
+    names = set(clients or {})
+    return allowed | {a for a, (client, _) in _CLIENT_FACTORIES.items() if client in names}

@@ -40,7 +40,8 @@ class Analysis(BaseModel):
 
 def incident_fields(incident: Incident, service_vars: dict[str, dict[str, str]]) -> dict[str, str]:
     """Values an action template may use: the incident's own fields plus its service's variables."""
-    fields = {
+    fields = dict(incident.attributes or {})
+    fields |= {
         "id": str(incident.id),
         "service": incident.service,
         "category": incident.category,

@@ -18,6 +18,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -62,6 +63,12 @@ class _Line:
     offset: int
     data: bytes
     cut: int
+
+
+@lru_cache(maxsize=1024)
+def _stem(path: str) -> str:
+    """The file name without its extension: the service when nothing else names one."""
+    return Path(path).stem
 
 
 def _identity(stat: os.stat_result) -> tuple[int, int]:
@@ -161,10 +168,9 @@ class FileSource:
     def _rotated(self, old: dict[str, Entry], current: list[str]) -> list[str]:
         """Files renamed away from a watched name that may still hold unread lines."""
         rotated = [p for p, e in old.items() if e.get("rotated") and p not in current]
-        for path in current:
-            previous = old.get(path)
-            moved = self._find_moved(path, previous) if previous else None
-            if previous and moved and moved not in current:
+        for path, previous in list(old.items()):
+            moved = None if previous.get("rotated") else self._find_moved(path, previous)
+            if moved and moved not in current:
                 old[moved] = {**previous, "rotated": True}
                 if moved not in rotated:
                     rotated.append(moved)
@@ -172,10 +178,15 @@ class FileSource:
 
     @staticmethod
     def _find_moved(path: str, entry: Entry) -> str | None:
-        """Where ENTRY's file went if PATH is now another file (same folder, same inode)."""
+        """Where ENTRY's file went if PATH is gone or is now another file (same folder)."""
         try:
             if _same_inode(entry, os.stat(path)):
                 return None
+        except FileNotFoundError:
+            pass  # renamed away and not created again yet
+        except OSError:
+            return None
+        try:
             with os.scandir(os.path.dirname(path)) as listing:
                 for item in listing:
                     # DirEntry.inode() needs no system call: stat only the likely one.
@@ -313,7 +324,7 @@ class FileSource:
             LogEvent(
                 source=f"file:{path}",
                 message=parsed.message,
-                service=self.service or parsed.service or Path(path).stem,
+                service=self.service or parsed.service or _stem(path),
                 timestamp=parsed.timestamp,
                 level=parsed.level,
                 path=path,

@@ -58,6 +58,8 @@ def _absorb(session: Session, draft: IncidentDraft, sample_limit: int) -> int | 
     row.first_seen = min(row.first_seen, draft.first_seen)
     row.samples = _merge_samples(row.samples, draft.samples, sample_limit)
     row.severity = _max_severity(row.severity, draft.severity)
+    # The newest identifiers win: an action should target the latest failed run, not the first.
+    row.attributes = {**(row.attributes or {}), **draft.attributes}
     session.add(row)
     session.flush()
     return row.id
@@ -102,6 +104,7 @@ def _insert(session: Session, draft: IncidentDraft, now: datetime) -> int:
         last_seen=draft.last_seen,
         occurrences=draft.count,
         samples=list(draft.samples),
+        attributes=dict(draft.attributes),
         created_at=now,
         updated_at=now,
     )

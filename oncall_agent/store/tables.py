@@ -72,6 +72,8 @@ class Incident(SQLModel, table=True):
     occurrences: int = 0
     recurrences: int = 0
     samples: list[str] | None = _json(list)
+    # Identifiers from the source (dag_id, run_id, app_id, ...) that actions may use.
+    attributes: dict[str, str] | None = _json(dict)
     knowledge_entry_id: int | None = Field(default=None, foreign_key="knowledge_entries.id")
     confidence: float | None = None
     decision: str | None = Field(default=None, max_length=30)

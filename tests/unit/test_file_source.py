@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from oncall_agent.detection.detector import Detector
+from oncall_agent.detection.patterns import default_pattern_set
 from oncall_agent.errors import SourceError
 from oncall_agent.sources.files import FileSource, ReadBatch
 
@@ -171,6 +173,19 @@ def test_rename_rotation_loses_and_repeats_nothing(log: Path) -> None:
     assert list(batch.cursor["files"]) == [str(log)]
 
 
+def test_rotation_before_the_new_file_exists_loses_nothing(log: Path) -> None:
+    """Renamed away with no new file yet: the unread tail is drained, the new file read later."""
+    _append(log, "1\n")
+    saved = _persisted(FileSource([str(log)]).read({}).cursor)
+    _append(log, "2\n")
+    log.rename(log.with_name("app.log.1"))
+    batch = FileSource([str(log)]).read(saved)
+    assert _messages(batch) == ["2"]
+    _append(log, "3\n")
+    batch = FileSource([str(log)]).read(_persisted(batch.cursor))
+    assert _messages(batch) == ["3"]
+
+
 def test_renamed_file_matched_by_glob_continues_from_its_offset(log: Path) -> None:
     """A file known under an old name and matched again under a new one is not re-read."""
     _append(log, "a\nb\n")
@@ -240,6 +255,25 @@ def test_line_filter_drops_lines_but_consumes_them(log: Path) -> None:
     assert _messages(batch) == ["ERROR b"] and batch.events[0].line_no == 2
     assert batch.stats.lines == 3
     assert source.read(_persisted(batch.cursor)).events == []
+
+
+def test_pattern_prefilter_as_line_filter_keeps_level_alerts(log: Path) -> None:
+    """Filtering with PatternSet.may_match never drops a line the detector would alert on."""
+    _append(
+        log,
+        '{"severity": "critical", "msg": "ledger mismatch"}\n'
+        "[Sun Dec 04 04:47:44 2005] [alert] child died\n"
+        "2024-05-01 10:00:00 INFO all good\n",
+    )
+    detector = Detector(default_pattern_set())
+    unfiltered = detector.detect_many(FileSource([str(log)]).read({}).events)
+    filtered_source = FileSource([str(log)], line_filter=default_pattern_set().may_match)
+    filtered = detector.detect_many(filtered_source.read({}).events)
+    assert [d.event.message for d in filtered] == [
+        "ledger mismatch",
+        log.read_text().split("\n")[1],
+    ]
+    assert [d.fingerprint for d in filtered] == [d.fingerprint for d in unfiltered]
 
 
 def test_a_source_needs_paths() -> None:

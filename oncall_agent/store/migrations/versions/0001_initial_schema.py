@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 12:56:15.435342
+Create Date: 2026-11-27 13:16:54.973815
 """
 from alembic import op
 import sqlalchemy as sa
@@ -90,6 +90,7 @@ def upgrade() -> None:
     sa.Column('occurrences', sa.Integer(), nullable=False),
     sa.Column('recurrences', sa.Integer(), nullable=False),
     sa.Column('samples', sa.JSON(), nullable=True),
+    sa.Column('attributes', sa.JSON(), nullable=True),
     sa.Column('knowledge_entry_id', sa.Integer(), nullable=True),
     sa.Column('confidence', sa.Float(), nullable=True),
     sa.Column('decision', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=True),

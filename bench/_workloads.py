@@ -1,0 +1,156 @@
+"""One benchmark measurement in its own process: the agent's detection run, or a bare fan-out.
+
+Run by bench/resolve.py as `python bench/_workloads.py {agent|bare} N --concurrency C --workdir D`
+with PREFECT_API_URL pointing at a running server. Prints one line `BENCH_RESULT {json}` last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from prefect import flow  # noqa: E402
+
+from _logs import SERVICE, write_log  # noqa: E402
+from _profile import flow_run_profile, time_block_loads, time_core  # noqa: E402
+
+BLOCK = "bench"
+RESULT_PREFIX = "BENCH_RESULT "
+
+
+@flow(name="bench-warmup")
+async def warmup() -> None:
+    """A trivial flow run, so neither workload pays the process's first-run costs in its timing."""
+
+
+@flow(name="bench-bare-child", flow_run_name="bench-bare-child-{i}")
+async def bare_child(i: int) -> int:
+    """The bare unit of work: an async subflow that does nothing."""
+    return i
+
+
+@flow(name="bench-bare-parent")
+async def bare_parent(n: int, limit: int) -> list[int]:
+    """N trivial async subflows, at most LIMIT at a time (as the detection flow fans out)."""
+    gate = asyncio.Semaphore(max(1, limit))
+
+    async def one(i: int) -> int:
+        async with gate:
+            return await bare_child(i)
+
+    return list(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+async def run_bare(n: int, limit: int, profile: bool) -> dict[str, Any]:
+    """Time the bare fan-out of N subflows."""
+    await warmup()
+    started = time.perf_counter()
+    state = await bare_parent(n, limit, return_state=True)
+    total = time.perf_counter() - started
+    done = len(await state.result())
+    result: dict[str, Any] = {"total_s": total, "done": done}
+    if profile:
+        result["profile"] = await flow_run_profile(state.state_details.flow_run_id)
+    return result
+
+
+def prepare_store(workdir: Path, n: int) -> Path:
+    """Migrate and seed a fresh store under ONCALL_DATA_DIR; write the N-incident log."""
+    from oncall_agent.store.engine import get_engine, session_scope
+    from oncall_agent.store.knowledge import seed_defaults
+    from oncall_agent.store.schema import upgrade
+
+    engine = get_engine()
+    upgrade(engine)
+    with session_scope(engine) as session:
+        seed_defaults(session)
+    return write_log(workdir / "logs" / "bench.log", n)
+
+
+async def save_blocks(log: Path) -> None:
+    """Source, policy and (empty: nothing allow-listed) action targets, saved as 'bench'."""
+    from blocks import ActionTargets, LogFileSource, ResolutionPolicy
+
+    await LogFileSource(paths=[str(log)], service=SERVICE).asave(BLOCK, overwrite=True)
+    await ResolutionPolicy().asave(BLOCK, overwrite=True)
+    await ActionTargets().asave(BLOCK, overwrite=True)
+
+
+def decisions(started: datetime) -> dict[str, Any]:
+    """How many incidents the store holds, how many have a decision, and when the last came."""
+    from sqlmodel import select
+
+    from oncall_agent.store.engine import get_engine, session_scope
+    from oncall_agent.store.tables import AuditEvent, Incident
+
+    with session_scope(get_engine()) as session:
+        incidents = session.exec(select(Incident)).all()
+        stamps = [e.at for e in session.exec(select(AuditEvent).where(AuditEvent.kind == "decision"))]
+    kinds: dict[str, int] = {}
+    for inc in incidents:
+        kinds[str(inc.decision)] = kinds.get(str(inc.decision), 0) + 1
+    return {
+        "incidents": len(incidents),
+        "decided": sum(1 for inc in incidents if inc.decision),
+        "decisions": kinds,
+        "last_decision_s": (max(stamps) - started).total_seconds() if stamps else None,
+    }
+
+
+async def run_agent(n: int, limit: int, workdir: Path, profile: bool) -> dict[str, Any]:
+    """Time one detection run over N new distinct incidents, until every decision is recorded."""
+    from flows.detection import detect_incidents
+
+    log = prepare_store(workdir, n)
+    await save_blocks(log)
+    await warmup()
+    wall_start = datetime.now(UTC)
+    started = time.perf_counter()
+    state = await detect_incidents(
+        sources=[BLOCK], policy_block=BLOCK, targets_block=BLOCK,
+        max_concurrent_resolutions=limit, dry_run=True, return_state=True,
+    )
+    total = time.perf_counter() - started
+    summaries = await state.result()
+    result: dict[str, Any] = {"total_s": total, "summaries": len(summaries),
+                              **decisions(wall_start)}
+    result["done"] = result["decided"] if result["incidents"] == n else 0
+    if profile:
+        result["profile"] = {
+            **await flow_run_profile(state.state_details.flow_run_id),
+            "block_load_ms": await time_block_loads(BLOCK),
+            "core": time_core(workdir / "core", n),
+        }
+    return result
+
+
+def main() -> None:
+    """Parse the arguments, run one workload, print its result as the last line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("workload", choices=("agent", "bare"))
+    parser.add_argument("n", type=int)
+    parser.add_argument("--concurrency", type=int, required=True)
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    if not os.environ.get("PREFECT_API_URL"):
+        raise SystemExit("PREFECT_API_URL is not set: run this through bench/resolve.py")
+    if args.workload == "agent":
+        result = asyncio.run(run_agent(args.n, args.concurrency, args.workdir, args.profile))
+    else:
+        result = asyncio.run(run_bare(args.n, args.concurrency, args.profile))
+    print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
