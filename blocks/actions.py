@@ -20,6 +20,10 @@ class ActionTargets(Block):
         default_factory=dict,
         description="Per-service values actions may use, e.g. {'api': {'log_dir': '/var/log/api'}}",
     )
+    connections: dict[str, str] = Field(
+        default_factory=dict,
+        description="Connection blocks actions may use, by client: {'airflow': 'prod-airflow'}",
+    )
     secrets: list[SecretStr] = Field(
         default_factory=list, description="Values redacted from every action output"
     )

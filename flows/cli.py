@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from flows import approval_commands
 from oncall_agent.cli import build_app
 from oncall_agent.cli.common import console
 
@@ -16,6 +17,7 @@ from oncall_agent.cli.common import console
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 app = build_app()
+approval_commands.register(app)
 
 
 def _summary_table(summaries: list[dict[str, object]]) -> Table:
@@ -100,3 +102,7 @@ def register_blocks() -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,10 @@ from __future__ import annotations
 from prefect.context import get_run_context
 from prefect.settings import PREFECT_UI_URL
 
+from typing import Any
+
 from blocks.actions import ActionTargets
+from blocks.connections import CONNECTION_BLOCKS
 from blocks.policy import ResolutionPolicy
 from oncall_agent.notify.console import ConsoleOutboxNotifier
 from oncall_agent.settings import get_settings
@@ -19,6 +22,21 @@ async def load_policy(name: str) -> ResolutionPolicy:
 async def load_targets(name: str) -> ActionTargets:
     """The action-targets block NAME."""
     return await ActionTargets.aload(name)
+
+
+async def load_clients(targets: ActionTargets) -> dict[str, Any]:
+    """The clients of the external systems TARGETS names (Airflow, Spark, databases)."""
+    clients: dict[str, Any] = {}
+    for client_name, block_name in targets.connections.items():
+        block_cls = CONNECTION_BLOCKS.get(client_name)
+        if block_cls is None:
+            raise ValueError(
+                f"ActionTargets.connections names {client_name!r}, which is not one of "
+                f"{sorted(CONNECTION_BLOCKS)}"
+            )
+        block = await block_cls.aload(block_name)
+        clients[client_name] = block.build_client()
+    return clients
 
 
 def default_notifier() -> ConsoleOutboxNotifier:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from prefect import flow
+from prefect.runtime import flow_run
 
-from flows.common import default_notifier, flow_run_url, load_policy, load_targets
+from flows.approval import ask_for_approval
+from flows.common import default_notifier, flow_run_url, load_clients, load_policy, load_targets
 from oncall_agent.executors.registry import configured_actions
 from oncall_agent.models import Decision
 from oncall_agent.resolution.recording import escalation_reasons
@@ -17,20 +19,31 @@ async def resolve_incident(
     policy_block: str = "default",
     targets_block: str = "default",
     dry_run: bool = False,
+    requested_by: str = "agent",
 ) -> dict[str, object]:
-    """Analyze one incident, decide, act or escalate, verify, and record the outcome."""
+    """Analyze one incident, decide, act (after approval if needed) or escalate, and record."""
     if not await claim_incident(incident_id):
         return await summarize(incident_id)  # another run already owns this episode
-    policy, targets = await load_policy(policy_block), await load_targets(targets_block)
+    policy, targets = (await load_policy(policy_block)).policy, await load_targets(targets_block)
+    clients = await load_clients(targets)
     analysis = await analyze(incident_id, targets.service_vars)
-    allowed = configured_actions(targets.executors)
-    decision = await decide(analysis, policy.policy, allowed)
-    outcome = None
-    if decision.decision is Decision.EXECUTE:
-        dry = dry_run or policy.policy.dry_run_only
-        outcome = await act(analysis, targets.executors, dry, targets.secret_values())
+    decision = await decide(analysis, policy, configured_actions(targets.executors, clients))
+    reasons, outcome, approver, approved_hash = list(decision.reasons), None, "agent", None
+    if decision.decision is Decision.ASK_APPROVAL:
+        verdict = await ask_for_approval(
+            analysis, policy, default_notifier(), requested_by=requested_by,
+            flow_run_id=str(flow_run.get_id()), ui_url=flow_run_url(),
+        )
+        reasons += verdict.reasons
+        if verdict.approved:
+            analysis = analysis.with_parameters(verdict.parameters)
+            approver, approved_hash = verdict.approver, verdict.params_hash
+    if decision.decision is Decision.EXECUTE or approved_hash is not None:
+        dry = dry_run or policy.dry_run_only
+        outcome = await act(analysis, targets.executors, dry, targets.secret_values(), clients,
+                            triggered_by=approver, approved_hash=approved_hash)
         if await record(analysis, outcome):
             return await summarize(incident_id)
-    reasons = escalation_reasons(decision.decision, decision.reasons, outcome)
-    await escalate(incident_id, reasons, default_notifier(), flow_run_url())
+    why = escalation_reasons(decision.decision, reasons, outcome, approvals_enabled=True)
+    await escalate(incident_id, why, default_notifier(), flow_run_url())
     return await summarize(incident_id)

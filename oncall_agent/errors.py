@@ -12,6 +12,8 @@ OncallError
  │    └── DuplicateAction   the idempotency key was already used: the action does not run again
  ├── VerificationError      a verification step could not be performed
  └── NotificationError      a notification channel refused or failed (transient)
+      ├── ChannelUnavailable    down, timing out, 429 or 5xx: retry later (may carry retry_after)
+      └── ChannelMisconfigured  the channel refused the request (4xx, login): fix its block
 """
 
 from __future__ import annotations
@@ -63,3 +65,15 @@ class VerificationError(OncallError):
 
 class NotificationError(OncallError):
     """A notification channel failed; callers retry with back-off."""
+
+
+class ChannelUnavailable(NotificationError):
+    """The channel is down or busy (refused, timeout, 429, 5xx); the message may succeed later."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ChannelMisconfigured(NotificationError):
+    """The channel refused the request itself (bad URL, token, login, recipient): fix its block."""

@@ -62,6 +62,17 @@ class PolicyConfig(BaseModel):
     circuit_breaker_window_s: int = Field(default=3600, gt=0)
     # The executor runs actions as dry runs only; decisions stay the same so they can be reviewed.
     dry_run_only: bool = False
+    # Approvals: how long a request waits per risk class, who may approve each class (empty or
+    # missing: anyone), and which classes need an approver other than the requester.
+    approval_timeout_s: dict[RiskClass, int] = Field(
+        default_factory=lambda: {
+            RiskClass.LOW: 3600, RiskClass.MEDIUM: 3600,
+            RiskClass.HIGH: 1800, RiskClass.CRITICAL: 900,
+        }
+    )
+    approvers: dict[RiskClass, list[str]] = Field(default_factory=dict)
+    four_eyes_risk_classes: set[RiskClass] = Field(default_factory=lambda: {RiskClass.CRITICAL})
+    approval_poll_interval_s: int = Field(default=5, ge=1, le=60)
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> PolicyConfig:
@@ -75,6 +86,10 @@ class PolicyConfig(BaseModel):
             if not 0 <= value <= 1:
                 raise ValueError(f"action_thresholds[{action!r}] = {value} is not in [0, 1]")
         return self
+
+    def approval_timeout_for(self, risk: RiskClass) -> int:
+        """Seconds an approval request for RISK waits before it expires."""
+        return self.approval_timeout_s.get(risk, 3600)
 
     def threshold_for(self, action: str) -> float:
         """The confidence ACTION needs to run without approval."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -60,13 +61,20 @@ async def decide(analysis: Analysis, policy: PolicyConfig, allowed: set[str]) ->
 
 @task(name="act", cache_policy=NO_CACHE)
 async def act(
-    analysis: Analysis, config: ExecutorConfig, dry_run: bool, secrets: tuple[str, ...]
+    analysis: Analysis,
+    config: ExecutorConfig,
+    dry_run: bool,
+    secrets: tuple[str, ...],
+    clients: dict[str, Any],
+    triggered_by: str = "agent",
+    approved_hash: str | None = None,
 ) -> ActionOutcome:
     """Run the action once under its idempotency key, then verify it."""
     assert analysis.action is not None
-    executor = build_executor(analysis.action.name, config)
+    executor = build_executor(analysis.action.name, config, secrets=secrets, clients=clients)
     return await asyncio.to_thread(
-        execute_action, get_engine(), analysis, executor, dry_run=dry_run, secrets=secrets
+        execute_action, get_engine(), analysis, executor, dry_run=dry_run, secrets=secrets,
+        triggered_by=triggered_by, approved_hash=approved_hash,
     )
 
 

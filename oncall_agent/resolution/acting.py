@@ -104,12 +104,18 @@ def execute_action(
     dry_run: bool = False,
     triggered_by: str = "agent",
     secrets: tuple[str, ...] = (),
+    approved_hash: str | None = None,
 ) -> ActionOutcome:
     """Run the analysis's action at most once per incident episode, and verify its effect."""
     if analysis.action is None:
         raise ActionRejected("there is no action to run for this incident")
     executor.plan(analysis.action.params)  # validation first: a rejected action stores nothing
     digest = params_hash(analysis.action.params)
+    if approved_hash is not None and digest != approved_hash:
+        raise ActionRejected(
+            f"the parameters to run (hash {digest[:12]}) differ from the approved ones "
+            f"(hash {approved_hash[:12]}): nothing ran"
+        )
     with session_scope(engine) as session:
         recurrences = get_incident(session, analysis.incident_id).recurrences
     key = idempotency_key(analysis, recurrences, digest) + (":dry" if dry_run else "")

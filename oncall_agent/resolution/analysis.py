@@ -37,6 +37,12 @@ class Analysis(BaseModel):
     problems: list[str] = Field(default_factory=list)
     alternatives: list[dict[str, Any]] = Field(default_factory=list)
 
+    def with_parameters(self, params: dict[str, Any]) -> Analysis:
+        """A copy whose action runs with PARAMS (the approved ones)."""
+        assert self.action is not None
+        action = self.action.model_copy(update={"params": dict(params)})
+        return self.model_copy(update={"action": action})
+
 
 def incident_fields(incident: Incident, service_vars: dict[str, dict[str, str]]) -> dict[str, str]:
     """Values an action template may use: the incident's own fields plus its service's variables."""

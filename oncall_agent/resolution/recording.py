@@ -47,11 +47,18 @@ def escalate_incident(
     notifier.send(notification)
 
 
-def escalation_reasons(decision: Decision, reasons: list[str], outcome: ActionOutcome | None) -> list[str]:
+def escalation_reasons(
+    decision: Decision,
+    reasons: list[str],
+    outcome: ActionOutcome | None,
+    approvals_enabled: bool = True,
+) -> list[str]:
     """Why a human is needed, in the words the notification will use."""
     why = list(reasons)
-    if decision is Decision.ASK_APPROVAL:
+    if decision is Decision.ASK_APPROVAL and not approvals_enabled:
         why.append("approval is required, and approvals by pause are not enabled: escalated instead")
+    elif decision is Decision.ASK_APPROVAL and outcome is None:
+        why.append("approval was required and not given: nothing ran")
     if decision is Decision.SHADOW:
         why.append("the knowledge entry is in shadow mode: the agent only records what it would do")
     if outcome is not None and outcome.status is not ActionStatus.SUCCEEDED:

@@ -1,12 +1,13 @@
 """Tailing log files from a persisted cursor, at least once, with bounded memory.
 
 The cursor holds, per file, its identity (device, inode, a hash of its first bytes) and the
-byte offset after the last complete line read. On the next read:
+byte offset after the last complete line read. When a watched file is opened again:
 - same identity, size >= offset: go on from the offset (a restart neither re-reads nor skips);
-- same inode but size < offset (copytruncate) or other first bytes: read from the start;
-- another inode under the name (replaced or rotated): read the new file from the start, and
-  drain the old one if it is still in its folder under another name (rename rotation loses
-  nothing); a known file found under a new name goes on from its offset.
+- same inode but size < offset (copytruncate) or other first bytes: read from the start, after
+  draining the unread tail from the copy beside it (same first bytes), if there is one;
+- another inode (rotated or replaced): read the new file from the start, after draining the
+  old one if it is still in the folder under another name. Rotated files stay in the cursor
+  (marked "rotated") while they exist, since a writer may append to them until it reopens.
 A last line without its newline is held back (re-read next time) unless it is already longer
 than the line cap. The caller saves `ReadBatch.cursor` only after storing what it covers.
 """
@@ -57,6 +58,18 @@ class ReadBatch:
 
 
 @dataclass
+class _Pass:
+    """One read in progress: the saved entries, the files done so far, the byte budget."""
+
+    old: dict[str, Entry]
+    current: list[str]
+    max_bytes: int
+    stats: ReadStats = field(default_factory=ReadStats)
+    events: list[LogEvent] = field(default_factory=list)
+    files: dict[str, Entry] = field(default_factory=dict)
+
+
+@dataclass
 class _Line:
     """One line: where it starts, the bytes kept (at most the cap), how many were cut."""
 
@@ -101,15 +114,89 @@ def _fresh(stat: os.stat_result) -> Entry:
     return {"dev": dev, "inode": inode, "head": "", "head_len": 0, "offset": 0, "line_no": 0}
 
 
-def _replaced_note(path: str, entry: Entry, old: dict[str, Entry]) -> str:
-    """Why PATH is read from the start: rotated away (and where to), or replaced."""
-    for other_path, other in old.items():
-        if other.get("rotated") and (other.get("dev"), other.get("inode")) == (
-            entry.get("dev"),
-            entry.get("inode"),
-        ):
-            return f"{path}: rotated; the previous file is drained from {other_path}"
-    return f"{path}: replaced by another file (new inode)"
+def _find_inode(folder: str, entry: Entry) -> str | None:
+    """The path in FOLDER of the file ENTRY describes (same device and inode), if any."""
+    try:
+        with os.scandir(folder) as listing:
+            for item in listing:
+                # DirEntry.inode() needs no system call: stat only the likely one.
+                if item.inode() == entry.get("inode") and _same_inode(
+                    entry, item.stat(follow_symlinks=False)
+                ):
+                    return os.path.abspath(item.path)
+    except OSError:
+        return None
+    return None
+
+
+def _copy_entry(item: os.DirEntry[str], entry: Entry) -> Entry | None:
+    """ENTRY moved onto ITEM if ITEM is a copy of its file (as long, same first bytes)."""
+    length = int(entry.get("head_len", 0))
+    if length == 0 or not item.is_file(follow_symlinks=False):
+        return None
+    stat = item.stat(follow_symlinks=False)
+    if stat.st_size < int(entry["offset"]):
+        return None
+    with open(item.path, "rb") as handle:
+        if _head_hash(handle, length) != entry.get("head"):
+            return None
+    dev, inode = _identity(stat)
+    return {**entry, "dev": dev, "inode": inode}
+
+
+def _find_copy(path: str, entry: Entry) -> tuple[str, Entry] | None:
+    """After copytruncate, the copy beside PATH (app.log.1, app.log-2024...) of ENTRY's file."""
+    try:
+        with os.scandir(os.path.dirname(path)) as listing:
+            for item in listing:
+                if item.name.startswith(os.path.basename(path)) and item.path != path:
+                    copy = _copy_entry(item, entry)
+                    if copy is not None:
+                        return os.path.abspath(item.path), copy
+    except OSError:
+        return None
+    return None
+
+
+def _predecessor(
+    path: str, entry: Entry, stat: os.stat_result, handle: BinaryIO
+) -> tuple[str, Entry] | None:
+    """Where the unread tail of ENTRY's file is now, if PATH no longer holds it: (path, entry).
+
+    Called with PATH already open, so a rotation done before the open is always visible.
+    Lines written between a copy and its truncation are lost whatever a reader does.
+    """
+    if not _same_inode(entry, stat):
+        moved = _find_inode(os.path.dirname(path), entry)
+        return (moved, entry) if moved else None
+    if stat.st_size >= int(entry["offset"]) and _same_head(entry, stat, handle):
+        return None  # the same file, grown: nothing to drain
+    return _find_copy(path, entry)
+
+
+def _open_watched(path: str) -> tuple[str, BinaryIO]:
+    """Open a watched file (the caller closes it)."""
+    return path, open(path, "rb")
+
+
+def _open_rotated(path: str, old: dict[str, Entry]) -> tuple[str, BinaryIO] | None:
+    """Open the rotated file OLD[PATH] describes, following it if it moves again meanwhile."""
+    entry = old[path]
+    for _ in range(3):
+        try:
+            handle = open(path, "rb")  # noqa: SIM115  (closed by the caller)
+        except FileNotFoundError:
+            handle = None
+        if handle is not None and _same_inode(entry, os.fstat(handle.fileno())):
+            return path, handle
+        if handle is not None:
+            handle.close()
+        moved = _find_inode(os.path.dirname(path), entry)
+        if moved is None:
+            return None
+        path = moved
+        old[path] = entry
+    return None
 
 
 class FileSource:
@@ -149,108 +236,109 @@ class FileSource:
 
     def read(self, cursor: dict[str, Any], max_bytes: int = DEFAULT_MAX_BYTES) -> ReadBatch:
         """New complete lines since CURSOR (stopping past MAX_BYTES) and the cursor after them."""
-        old: dict[str, Entry] = {p: dict(e) for p, e in (cursor or {}).get("files", {}).items()}
-        current = self.expand()
-        rotated = self._rotated(old, current)
-        stats = ReadStats()
-        events: list[LogEvent] = []
-        files: dict[str, Entry] = {}
-        for path in rotated + current:
-            if stats.bytes_read >= max_bytes:
-                if path in old:
-                    files[path] = old[path]  # not reached this time: keep where it was
-                continue
-            entry = self._read_file(path, old, path in rotated, events, stats, max_bytes)
-            if entry is not None:
-                files[path] = entry
-        return ReadBatch(events, {"version": CURSOR_VERSION, "files": files}, stats)
-
-    def _rotated(self, old: dict[str, Entry], current: list[str]) -> list[str]:
-        """Files renamed away from a watched name that may still hold unread lines."""
-        rotated = [p for p, e in old.items() if e.get("rotated") and p not in current]
-        for path, previous in list(old.items()):
-            moved = None if previous.get("rotated") else self._find_moved(path, previous)
-            if moved and moved not in current:
-                old[moved] = {**previous, "rotated": True}
-                if moved not in rotated:
-                    rotated.append(moved)
-        return rotated
+        old = {p: dict(e) for p, e in (cursor or {}).get("files", {}).items()}
+        run = _Pass(old=old, current=self.expand(), max_bytes=max_bytes)
+        for path in self._away_from_watch(run):
+            self._read_path(path, run, rotated=True)
+        for path in run.current:
+            self._read_path(path, run, rotated=False)
+        cursor = {"version": CURSOR_VERSION, "files": run.files}
+        return ReadBatch(run.events, cursor, run.stats)
 
     @staticmethod
-    def _find_moved(path: str, entry: Entry) -> str | None:
-        """Where ENTRY's file went if PATH is gone or is now another file (same folder)."""
-        try:
-            if _same_inode(entry, os.stat(path)):
-                return None
-        except FileNotFoundError:
-            pass  # renamed away and not created again yet
-        except OSError:
-            return None
-        try:
-            with os.scandir(os.path.dirname(path)) as listing:
-                for item in listing:
-                    # DirEntry.inode() needs no system call: stat only the likely one.
-                    if item.inode() == entry.get("inode") and _same_inode(
-                        entry, item.stat(follow_symlinks=False)
-                    ):
-                        return os.path.abspath(item.path)
-        except OSError:
-            return None
-        return None
+    def _away_from_watch(run: _Pass) -> list[str]:
+        """Known files no watched name holds now (rotated earlier, or renamed away), found again.
 
-    def _read_file(
-        self,
-        path: str,
-        old: dict[str, Entry],
-        rotated: bool,
-        events: list[LogEvent],
-        stats: ReadStats,
-        max_bytes: int,
-    ) -> Entry | None:
-        """Append one file's new lines to EVENTS; its new cursor entry (None: forget it)."""
+        Each is followed to its present name (app.log.1 may have become app.log.2).
+        """
+        found: dict[str, None] = {}
+        for path, entry in list(run.old.items()):
+            if path in run.current:
+                continue
+            try:
+                here = _same_inode(entry, os.stat(path))
+            except OSError:
+                here = False
+            where = path if here else _find_inode(os.path.dirname(path), entry)
+            if where and where not in run.current:
+                run.old[where] = {**entry, "rotated": True}
+                found[where] = None
+        return list(found)
+
+    def _read_path(self, path: str, run: _Pass, rotated: bool) -> None:
+        """Read one file's new lines into RUN (draining its predecessor first)."""
+        if path in run.files:
+            return  # already drained in this pass
+        if run.stats.bytes_read >= run.max_bytes:
+            if path in run.old:
+                run.files[path] = run.old[path]  # not reached this time: keep where it was
+            return
         try:
-            with open(path, "rb") as handle:
-                stat = os.fstat(handle.fileno())
-                entry = self._resume(path, stat, handle, old, stats)
-                if entry is None:
-                    return None
-                stats.files += 1
-                budget = max_bytes - stats.bytes_read
-                for line in self._scan(handle, entry, budget, stats):
-                    self._emit(path, line, entry, events, stats)
-                self._refresh_head(handle, entry)
+            opened = _open_rotated(path, run.old) if rotated else _open_watched(path)
+            if opened is None:
+                return
+            path, handle = opened
+            with handle:
+                entry = self._read_open(path, handle, run, rotated)
         except FileNotFoundError:
-            return None
+            return
         except OSError as exc:
             raise SourceError(f"file source: cannot read {path}: {exc}") from exc
-        entry.pop("rotated", None)
-        return (entry | {"rotated": True}) if rotated else entry
+        if entry is not None:
+            entry.pop("rotated", None)
+            run.files[path] = (entry | {"rotated": True}) if rotated else entry
+
+    def _read_open(self, path: str, handle: BinaryIO, run: _Pass, rotated: bool) -> Entry | None:
+        """Read the open file at PATH from where its entry says; its new entry (None: skip)."""
+        stat = os.fstat(handle.fileno())
+        drained = None if rotated else self._drain_predecessor(path, stat, handle, run)
+        entry = self._resume(path, stat, handle, run, drained)
+        if entry is None:
+            return None
+        run.stats.files += 1
+        for line in self._scan(handle, entry, run.max_bytes - run.stats.bytes_read, run.stats):
+            self._emit(path, line, entry, run)
+        self._refresh_head(handle, entry)
+        return entry
+
+    def _drain_predecessor(
+        self, path: str, stat: os.stat_result, handle: BinaryIO, run: _Pass
+    ) -> str | None:
+        """If PATH's saved file moved away (rotation, copy), read its unread tail first."""
+        previous = run.old.get(path)
+        if previous is None or previous.get("rotated"):
+            return None
+        found = _predecessor(path, previous, stat, handle)
+        if not found or found[0] in run.current:
+            return None
+        if found[0] not in run.files:
+            run.old[found[0]] = {**found[1], "rotated": True}
+            self._read_path(found[0], run, rotated=True)
+        return found[0]
 
     @staticmethod
     def _resume(
-        path: str,
-        stat: os.stat_result,
-        handle: BinaryIO,
-        old: dict[str, Entry],
-        stats: ReadStats,
+        path: str, stat: os.stat_result, handle: BinaryIO, run: _Pass, drained: str | None
     ) -> Entry | None:
-        """The entry to go on from: this path's, a moved file's, or a fresh one."""
-        entry = old.get(path)
+        """The entry to go on from: this path's, a moved file's, or a fresh one (None: skip)."""
+        entry = run.old.get(path)
+        tail = f"; its unread tail was read from {drained}" if drained else ""
         if entry is not None and _same_inode(entry, stat):
             if stat.st_size < int(entry["offset"]):
-                stats.restarts.append(f"{path}: truncated below the saved offset")
+                run.stats.restarts.append(f"{path}: truncated below the saved offset{tail}")
             elif not _same_head(entry, stat, handle):
-                stats.restarts.append(f"{path}: rewritten (its first bytes changed)")
+                run.stats.restarts.append(f"{path}: rewritten (its first bytes changed){tail}")
             else:
                 return dict(entry)
             return None if entry.get("rotated") else _fresh(stat)
-        for other in old.values():
+        for other in run.old.values():
             if _same_inode(other, stat) and _same_head(other, stat, handle):
-                return dict(other)  # the same file under a new name
+                return {k: v for k, v in other.items() if k != "rotated"}  # renamed file
         if entry is not None:
             if entry.get("rotated"):
                 return None  # a rotated name now holds a file we never watched
-            stats.restarts.append(_replaced_note(path, entry, old))
+            why = "rotated" if drained else "replaced by another file (new inode)"
+            run.stats.restarts.append(f"{path}: {why}{tail}")
         return _fresh(stat)
 
     @staticmethod
@@ -307,20 +395,18 @@ class FileSource:
         entry["skip"] = True  # what follows, up to the newline, belongs to this line
         stats.bytes_read += consumed
 
-    def _emit(
-        self, path: str, line: _Line, entry: Entry, events: list[LogEvent], stats: ReadStats
-    ) -> None:
+    def _emit(self, path: str, line: _Line, entry: Entry, run: _Pass) -> None:
         """Count LINE; decode, filter and parse it; append its event."""
         entry["line_no"] = int(entry["line_no"]) + 1
-        stats.lines += 1
+        run.stats.lines += 1
         if line.cut:
-            stats.truncated_lines += 1
-            stats.truncated_bytes += line.cut
-        text = self._decode(line, stats).rstrip("\r")
+            run.stats.truncated_lines += 1
+            run.stats.truncated_bytes += line.cut
+        text = self._decode(line, run.stats).rstrip("\r")
         if not text.strip() or (self.line_filter is not None and not self.line_filter(text)):
             return
         parsed = parse_line(text)
-        events.append(
+        run.events.append(
             LogEvent(
                 source=f"file:{path}",
                 message=parsed.message,

@@ -172,3 +172,57 @@ class AlertPatternRow(SQLModel, table=True):
     services: list[str] | None = _json(list)
     enabled: bool = True
     created_at: datetime = _ts(default_now=True)
+
+
+class Approval(SQLModel, table=True):
+    """A request for a human to approve one action with exact parameters; consumed at most once."""
+
+    __tablename__ = "approvals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    action: str = Field(max_length=100)
+    parameters: dict[str, Any] | None = _json(dict)
+    params_hash: str = Field(max_length=64)
+    risk: str = Field(max_length=20)
+    confidence: float | None = None
+    status: str = Field(default="pending", index=True, max_length=20)
+    requested_by: str = Field(default="agent", max_length=200)
+    requested_at: datetime = _ts(default_now=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    flow_run_id: str | None = Field(default=None, max_length=64)
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = _ts()
+    decision_comment: str | None = Field(default=None, sa_column=Column(Text))
+    approved_hash: str | None = Field(default=None, max_length=64)
+
+
+class NotificationRow(SQLModel, table=True):
+    """One message for one channel, written before it is sent so a channel outage loses nothing.
+
+    status: pending (due at next_attempt_at) → sent, or failed (the channel refused it: fix the
+    channel, then requeue); suppressed rows count repeats held back by the repeat interval, and
+    are folded into the next message that goes out for the same dedup key.
+    """
+
+    __tablename__ = "notifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(index=True)
+    channel: str = Field(max_length=200)
+    kind: str = Field(max_length=30)
+    severity: str = Field(default="error", max_length=20)
+    service: str = Field(default="", max_length=200)
+    subject: str = Field(max_length=500)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(index=True, max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _ts(index=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    # "<incident>:<kind>:<channel>": the unit of the repeat interval.
+    dedup_key: str = Field(index=True, max_length=300)
+    suppressed_count: int = 0
+    folded_into: int | None = None
+    created_at: datetime = _ts(default_now=True)
+    updated_at: datetime = _ts(default_now=True)
+    sent_at: datetime | None = _ts()

@@ -29,15 +29,20 @@ from oncall_agent.store.tables import ActionRun, AuditEvent
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
 
+def draft_for(message: str, category: str, service: str = "api") -> IncidentDraft:
+    """A draft about MESSAGE, as grouping would produce it."""
+    return IncidentDraft(
+        fingerprint=f"fp-{category}", title=message, service=service,
+        severity=Severity.ERROR, category=category, template=message, source="test",
+        first_seen=NOW, last_seen=NOW, count=40, samples=[message],
+    )
+
+
 def _open(engine: Engine, message: str, category: str, service: str = "api") -> int:
     """Seed the knowledge base and store one incident about MESSAGE."""
     with session_scope(engine) as session:
         seed_defaults(session)
-        draft = IncidentDraft(
-            fingerprint=f"fp-{category}", title=message, service=service,
-            severity=Severity.ERROR, category=category, template=message, source="test",
-            first_seen=NOW, last_seen=NOW, count=40, samples=[message],
-        )
+        draft = draft_for(message, category, service)
         return open_or_update_incident(session, draft, reopen_window_s=3600).incident_id
 
 

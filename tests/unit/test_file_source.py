@@ -126,6 +126,20 @@ def test_truncation_is_detected_and_read_from_start(log: Path) -> None:
     assert any("truncated" in note for note in batch.stats.restarts)
 
 
+def test_copytruncate_drains_the_unread_tail_from_the_copy(log: Path) -> None:
+    """Lines written before a copytruncate but not yet read are taken from the copy, once."""
+    _append(log, "1\n2\n")
+    saved = _persisted(FileSource([str(log)]).read({}).cursor)
+    _append(log, "3\n")
+    shutil.copy(log, log.with_name("app.log.1"))
+    with log.open("r+b") as handle:
+        handle.truncate(0)
+    _append(log, "4\n")
+    batch = FileSource([str(log)]).read(saved)
+    assert _messages(batch) == ["3", "4"]
+    assert _messages(FileSource([str(log)]).read(_persisted(batch.cursor))) == []
+
+
 def test_truncated_and_regrown_past_offset_is_detected(log: Path) -> None:
     """Rewritten in place while the agent was down, longer than before: read from the start."""
     _append(log, "old 1\nold 2\n")
@@ -161,7 +175,7 @@ def test_rename_rotation_loses_and_repeats_nothing(log: Path) -> None:
     _append(log, "4\n")
     batch = FileSource([str(log)]).read(saved)
     assert _messages(batch) == ["3", "4"]
-    assert batch.stats.restarts == [f"{log}: rotated; the previous file is drained from {log}.1"]
+    assert batch.stats.restarts == [f"{log}: rotated; its unread tail was read from {log}.1"]
     # The old writer still appends to the rotated file before it reopens.
     _append(log.with_name("app.log.1"), "3b\n")
     _append(log, "5\n")

@@ -1,0 +1,162 @@
+"""Where the time of a measured run goes: Prefect's own records, block loads, and the core alone.
+
+- flow_run_profile: from the API, each subflow's life (created -> end) and running time, and the
+  mean duration of each task, so "outside tasks" (flow orchestration, block loads) shows.
+- time_block_loads: what loading the policy and targets blocks costs, per load.
+- time_core: the same work as one resolution subflow, straight on the core (no Prefect at all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from statistics import mean
+from typing import Any, TypeVar
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterParentFlowRunId,
+)
+
+PAGE = 200
+LOAD_REPEATS = 10
+T = TypeVar("T")
+
+
+async def _all_pages(read: Callable[..., Any], **kwargs: Any) -> list[Any]:
+    """Every row a paged read_* call returns."""
+    rows: list[Any] = []
+    while True:
+        page = await read(limit=PAGE, offset=len(rows), **kwargs)
+        rows.extend(page)
+        if len(page) < PAGE:
+            return rows
+
+
+def _seconds(start: Any, end: Any) -> float | None:
+    """END - START in seconds, or None if either is missing."""
+    return (end - start).total_seconds() if start and end else None
+
+
+def _ms(values: list[float | None]) -> float | None:
+    """The mean of VALUES in milliseconds, ignoring missing ones."""
+    present = [v for v in values if v is not None]
+    return round(mean(present) * 1000, 1) if present else None
+
+
+async def _task_runs(client: Any, run_ids: list[UUID], expected_min: int) -> list[Any]:
+    """The task runs of RUN_IDS; they are recorded from events, so wait until the count settles."""
+    flt = FlowRunFilter(id=FlowRunFilterId(any_=run_ids))
+    runs: list[Any] = []
+    for _ in range(40):
+        latest = await _all_pages(client.read_task_runs, flow_run_filter=flt)
+        settled = len(latest) == len(runs) and len(latest) >= expected_min
+        runs = latest
+        if settled:
+            break
+        await asyncio.sleep(0.5)
+    return runs
+
+
+async def flow_run_profile(parent_id: UUID) -> dict[str, Any]:
+    """Mean subflow life and running time, and mean time per task name, for one parent run."""
+    async with get_client() as client:
+        parent = await client.read_flow_run(parent_id)
+        subs = await _all_pages(
+            client.read_flow_runs,
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(
+                any_=[parent_id])),
+        )
+        tasks = await _task_runs(client, [s.id for s in subs], expected_min=len(subs))
+    by_name: dict[str, list[float | None]] = defaultdict(list)
+    per_sub: dict[UUID, float] = defaultdict(float)
+    for t in tasks:
+        secs = _seconds(t.start_time, t.end_time)
+        by_name[t.name.rsplit("-", 1)[0]].append(secs)
+        per_sub[t.flow_run_id] += secs or 0.0
+    running = [_seconds(s.start_time, s.end_time) for s in subs]
+    return {
+        "parent_s": _seconds(parent.start_time, parent.end_time),
+        "subflows": len(subs),
+        "subflow_life_ms": _ms([_seconds(s.created, s.end_time) for s in subs]),
+        "subflow_running_ms": _ms(running),
+        "subflow_tasks_ms": _ms([per_sub.get(s.id, 0.0) for s in subs]),
+        "tasks_per_subflow": round(len(tasks) / len(subs), 2) if subs else 0,
+        "task_ms": {name: _ms(v) for name, v in sorted(by_name.items())},
+    }
+
+
+async def time_block_loads(name: str) -> dict[str, float]:
+    """Mean milliseconds to load the policy block and the targets block NAME."""
+    from blocks import ActionTargets, ResolutionPolicy
+
+    out: dict[str, float] = {}
+    for cls in (ResolutionPolicy, ActionTargets):
+        started = time.perf_counter()
+        for _ in range(LOAD_REPEATS):
+            await cls.aload(name)
+        out[cls.__name__] = round((time.perf_counter() - started) / LOAD_REPEATS * 1000, 1)
+    return out
+
+
+def _timed(clock: dict[str, list[float]], step: str, fn: Callable[[], T]) -> T:
+    """Call FN, adding its duration to CLOCK[STEP]."""
+    started = time.perf_counter()
+    value = fn()
+    clock[step].append(time.perf_counter() - started)
+    return value
+
+
+def time_core(workdir: Path, n: int) -> dict[str, Any]:
+    """One resolution's steps per incident, sequentially on a fresh SQLite store, without Prefect."""
+    from _logs import SERVICE, write_log
+    from oncall_agent.executors.config import ExecutorConfig
+    from oncall_agent.executors.registry import configured_actions
+    from oncall_agent.notify.console import ConsoleOutboxNotifier
+    from oncall_agent.pipeline import scan_source
+    from oncall_agent.policy import PolicyConfig
+    from oncall_agent.resolution.analysis import analyze_incident
+    from oncall_agent.resolution.decision import decide_incident
+    from oncall_agent.resolution.recording import escalate_incident, incident_summary
+    from oncall_agent.sources.files import FileSource
+    from oncall_agent.store.engine import make_engine, session_scope
+    from oncall_agent.store.incidents import claim_for_resolution, pending_resolution
+    from oncall_agent.store.knowledge import seed_defaults
+    from oncall_agent.store.schema import upgrade
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(f"sqlite:///{(workdir / 'core.db').as_posix()}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        seed_defaults(session)
+    log = write_log(workdir / "core.log", n)
+    clock: dict[str, list[float]] = defaultdict(list)
+    _timed(clock, "scan", lambda: scan_source(engine, FileSource([str(log)], service=SERVICE), "k"))
+    with session_scope(engine) as session:
+        pending = pending_resolution(session)
+    notifier = ConsoleOutboxNotifier(workdir / "outbox.jsonl", stream=io.StringIO())
+    policy, allowed = PolicyConfig(), configured_actions(ExecutorConfig())
+    for inc in pending:
+        def claim(i: int = inc) -> bool:
+            with session_scope(engine) as session:
+                return claim_for_resolution(session, i)
+
+        _timed(clock, "claim", claim)
+        analysis = _timed(clock, "analyze", lambda i=inc: analyze_incident(engine, i, {}))
+        decision = _timed(clock, "decide",
+                          lambda a=analysis: decide_incident(engine, a, policy, allowed))
+        _timed(clock, "escalate", lambda i=inc, d=decision: escalate_incident(
+            engine, i, d.reasons, notifier))
+        _timed(clock, "summarize", lambda i=inc: incident_summary(engine, i))
+    engine.dispose()
+    steps = {k: _ms(list(v)) for k, v in clock.items() if k != "scan"}
+    per_incident = sum(sum(v) for k, v in clock.items() if k != "scan") / max(1, len(pending))
+    return {"scan_ms": _ms(list(clock["scan"])), "step_ms": steps,
+            "per_incident_ms": round(per_incident * 1000, 1), "incidents": len(pending)}

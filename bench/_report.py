@@ -1,0 +1,128 @@
+"""The resolution benchmark's table, its profile section, and the PASS/FAIL verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MAX_RATIO = 1.5  # the agent may add at most 50% on top of the bare subflow
+PG_TARGET_N = 100
+PG_TARGET_S = 60.0
+
+
+@dataclass
+class Row:
+    """One backend and size: the agent's and the bare fan-out's results."""
+
+    backend: str
+    n: int
+    agent: dict[str, Any]
+    bare: dict[str, Any]
+
+    @property
+    def agent_s(self) -> float:
+        """Wall time of the detection run, start to return (every decision is recorded by then)."""
+        return float(self.agent["total_s"])
+
+    @property
+    def bare_s(self) -> float:
+        """Wall time of the bare fan-out."""
+        return float(self.bare["total_s"])
+
+    @property
+    def ratio(self) -> float:
+        """Agent time over bare time."""
+        return self.agent_s / self.bare_s if self.bare_s > 0 else float("inf")
+
+    @property
+    def decided(self) -> int:
+        """Incidents with a recorded decision (0 if the store holds a different count than N)."""
+        return int(self.agent.get("done", 0))
+
+    @property
+    def all_decided(self) -> bool:
+        """Every one of the N incidents has a recorded decision."""
+        return self.decided == self.n
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    """A number for the table, or '-'."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def print_table(rows: list[Row]) -> None:
+    """The main table, one line per backend and size."""
+    head = ("backend", "N", "agent s", "agent s/inc", "bare s", "bare s/inc", "ratio",
+            "decided", "last decision s", "503 retries a/b")
+    lines = [head]
+    for r in rows:
+        lines.append((
+            r.backend, str(r.n), _fmt(r.agent_s), _fmt(r.agent_s / r.n, 3), _fmt(r.bare_s),
+            _fmt(r.bare_s / r.n, 3), _fmt(r.ratio), f"{'yes' if r.all_decided else 'NO'} "
+            f"({r.decided}/{r.n})", _fmt(r.agent.get("last_decision_s")),
+            f"{r.agent.get('retries_503', 0)}/{r.bare.get('retries_503', 0)}",
+        ))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    for i, line in enumerate(lines):
+        print("  ".join(cell.rjust(w) if j else cell.ljust(w)
+                        for j, (cell, w) in enumerate(zip(line, widths, strict=True))))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    _print_marginal(rows)
+
+
+def _print_marginal(rows: list[Row]) -> None:
+    """Per extra incident: the slope between the smallest and largest N of each backend."""
+    for backend in dict.fromkeys(r.backend for r in rows):
+        mine = sorted((r for r in rows if r.backend == backend), key=lambda r: r.n)
+        if len(mine) < 2:
+            continue
+        lo, hi = mine[0], mine[-1]
+        span = hi.n - lo.n
+        agent, bare = (hi.agent_s - lo.agent_s) / span, (hi.bare_s - lo.bare_s) / span
+        print(f"{backend}: per extra incident (N {lo.n}->{hi.n}): agent {agent:.3f}s, "
+              f"bare {bare:.3f}s, ratio {agent / bare if bare > 0 else float('inf'):.2f}")
+
+
+def print_profiles(rows: list[Row]) -> None:
+    """Where the time went, for the largest N of each backend."""
+    for backend in dict.fromkeys(r.backend for r in rows):
+        row = max((r for r in rows if r.backend == backend), key=lambda r: r.n)
+        agent, bare = row.agent.get("profile"), row.bare.get("profile")
+        if not agent or not bare:
+            continue
+        print(f"\nprofile {backend} N={row.n} (means per subflow, ms):")
+        print(f"  subflow life (created->end): agent {agent['subflow_life_ms']}, "
+              f"bare {bare['subflow_life_ms']}")
+        print(f"  subflow running (start->end): agent {agent['subflow_running_ms']}, "
+              f"bare {bare['subflow_running_ms']}")
+        print(f"  inside tasks: agent {agent['subflow_tasks_ms']} "
+              f"({agent['tasks_per_subflow']} tasks/subflow); per task: {agent['task_ms']}")
+        print(f"  block load per call: {agent['block_load_ms']} (2 loads per subflow)")
+        core = agent["core"]
+        print(f"  core alone, no Prefect (SQLite store, sequential): "
+              f"{core['per_incident_ms']} ms/incident; steps {core['step_ms']}; "
+              f"scan of {core['incidents']} lines {core['scan_ms']} ms")
+
+
+def verdicts(rows: list[Row]) -> bool:
+    """Print PASS/FAIL for each target; True if all pass."""
+    ok = True
+    print()
+    for r in rows:
+        passed = r.ratio <= MAX_RATIO and r.all_decided
+        ok &= passed
+        print(f"{'PASS' if passed else 'FAIL'}  {r.backend} N={r.n}: agent/bare {r.ratio:.2f} "
+              f"(target <= {MAX_RATIO}), all decided: {r.all_decided}")
+    pg = [r for r in rows if r.backend == "postgresql" and r.n == PG_TARGET_N]
+    for r in pg:
+        retries = int(r.agent.get("retries_503", 0))
+        passed = r.agent_s <= PG_TARGET_S and r.all_decided and retries == 0
+        ok &= passed
+        print(f"{'PASS' if passed else 'FAIL'}  postgresql N={r.n} decided in {r.agent_s:.1f}s "
+              f"(target <= {PG_TARGET_S:.0f}s), all decided: {r.all_decided}, "
+              f"503 retries: {retries}")
+    if not pg:
+        print(f"(the {PG_TARGET_N}-incident PostgreSQL target was not measured in this run)")
+    print("overall:", "PASS" if ok else "FAIL")
+    return ok
