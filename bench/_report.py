@@ -45,6 +45,11 @@ class Row:
         return self.decided == self.n
 
 
+def _retries(result: dict[str, Any], code: str = "503") -> int:
+    """How often the API client retried a request that got CODE during the measurement."""
+    return int(result.get("retries", {}).get(code, 0))
+
+
 def _fmt(value: float | None, digits: int = 2) -> str:
     """A number for the table, or '-'."""
     return "-" if value is None else f"{value:.{digits}f}"
@@ -60,7 +65,7 @@ def print_table(rows: list[Row]) -> None:
             r.backend, str(r.n), _fmt(r.agent_s), _fmt(r.agent_s / r.n, 3), _fmt(r.bare_s),
             _fmt(r.bare_s / r.n, 3), _fmt(r.ratio), f"{'yes' if r.all_decided else 'NO'} "
             f"({r.decided}/{r.n})", _fmt(r.agent.get("last_decision_s")),
-            f"{r.agent.get('retries_503', 0)}/{r.bare.get('retries_503', 0)}",
+            f"{_retries(r.agent)}/{_retries(r.bare)}",
         ))
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     for i, line in enumerate(lines):
@@ -116,7 +121,7 @@ def verdicts(rows: list[Row]) -> bool:
               f"(target <= {MAX_RATIO}), all decided: {r.all_decided}")
     pg = [r for r in rows if r.backend == "postgresql" and r.n == PG_TARGET_N]
     for r in pg:
-        retries = int(r.agent.get("retries_503", 0))
+        retries = _retries(r.agent)
         passed = r.agent_s <= PG_TARGET_S and r.all_decided and retries == 0
         ok &= passed
         print(f"{'PASS' if passed else 'FAIL'}  postgresql N={r.n} decided in {r.agent_s:.1f}s "

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
+import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -26,6 +28,33 @@ from _profile import flow_run_profile, time_block_loads, time_core  # noqa: E402
 
 BLOCK = "bench"
 RESULT_PREFIX = "BENCH_RESULT "
+_RETRY = re.compile(r"retryable (?:status code (\d+)|exception)")
+
+
+class RetryCounter(logging.Filter):
+    """Counts the API client's retries (it logs them at DEBUG) without printing its other DEBUG lines."""
+
+    def __init__(self, quiet_below: int) -> None:
+        super().__init__()
+        self.quiet_below = quiet_below
+        self.counts: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Count a retry record; pass on only what the configured level would have shown."""
+        match = _RETRY.search(record.getMessage())
+        if match:
+            key = match.group(1) or "exception"
+            self.counts[key] = self.counts.get(key, 0) + 1
+        return record.levelno >= self.quiet_below
+
+
+def count_retries() -> RetryCounter:
+    """Turn on retry counting on Prefect's client logger (after Prefect set up logging)."""
+    logger = logging.getLogger("prefect.client")
+    counter = RetryCounter(logger.getEffectiveLevel())
+    logger.addFilter(counter)
+    logger.setLevel(logging.DEBUG)
+    return counter
 
 
 @flow(name="bench-warmup")
@@ -54,11 +83,12 @@ async def bare_parent(n: int, limit: int) -> list[int]:
 async def run_bare(n: int, limit: int, profile: bool) -> dict[str, Any]:
     """Time the bare fan-out of N subflows."""
     await warmup()
+    retries = count_retries()
     started = time.perf_counter()
     state = await bare_parent(n, limit, return_state=True)
     total = time.perf_counter() - started
     done = len(await state.result())
-    result: dict[str, Any] = {"total_s": total, "done": done}
+    result: dict[str, Any] = {"total_s": total, "done": done, "retries": retries.counts}
     if profile:
         result["profile"] = await flow_run_profile(state.state_details.flow_run_id)
     return result
@@ -114,6 +144,7 @@ async def run_agent(n: int, limit: int, workdir: Path, profile: bool) -> dict[st
     log = prepare_store(workdir, n)
     await save_blocks(log)
     await warmup()
+    retries = count_retries()
     wall_start = datetime.now(UTC)
     started = time.perf_counter()
     state = await detect_incidents(
@@ -123,7 +154,7 @@ async def run_agent(n: int, limit: int, workdir: Path, profile: bool) -> dict[st
     total = time.perf_counter() - started
     summaries = await state.result()
     result: dict[str, Any] = {"total_s": total, "summaries": len(summaries),
-                              **decisions(wall_start)}
+                              "retries": retries.counts, **decisions(wall_start)}
     result["done"] = result["decided"] if result["incidents"] == n else 0
     if profile:
         result["profile"] = {

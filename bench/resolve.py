@@ -31,7 +31,6 @@ from _report import Row, print_profiles, print_table, verdicts  # noqa: E402
 ROOT = BENCH.parent
 CHILD_TIMEOUT_S = 900.0
 RESULT_PREFIX = "BENCH_RESULT "
-RETRY_MARKER = "retryable status code 503"
 
 
 def default_concurrency() -> int:
@@ -59,7 +58,7 @@ def child_env(server: RunningServer, workdir: Path) -> dict[str, str]:
 
 def run_child(workload: str, n: int, server: RunningServer, root: Path,
               concurrency: int, profile: bool) -> dict[str, Any]:
-    """Run one measurement in a fresh process; its result, plus the 503 retries it logged."""
+    """Run one measurement in a fresh process and return its result."""
     workdir = root / f"{server.backend}-{workload}-{n}"
     workdir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, str(BENCH / "_workloads.py"), workload, str(n),
@@ -78,7 +77,6 @@ def run_child(workload: str, n: int, server: RunningServer, root: Path,
         raise RuntimeError(f"{workload} N={n} on {server.backend} failed "
                            f"(exit {proc.returncode}); log {log}:\n{tail}")
     result: dict[str, Any] = json.loads(results[-1][len(RESULT_PREFIX):])
-    result["retries_503"] = text.count(RETRY_MARKER)
     return result
 
 

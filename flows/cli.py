@@ -12,6 +12,9 @@ from flows import approval_commands
 from oncall_agent.cli import build_app
 from oncall_agent.cli.common import console
 
+# A summary table is unreadable at 80 columns; pipes and CI logs get a wide one.
+console.width = max(console.width, 160)
+
 # Measured here: the ephemeral API's first start (migrations) can take longer than Prefect's 20 s
 # default, so a cold `oncall demo` would fail without this.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
@@ -21,27 +24,39 @@ approval_commands.register(app)
 
 
 def _summary_table(summaries: list[dict[str, object]]) -> Table:
-    """The table a user reads after a detection run (reasons are listed below it)."""
+    """The table a user reads after a detection run (the reasons follow it)."""
     table = Table("#", "incident", "service", "count", "knowledge entry", "conf.", "decision",
-                  "action", "verification", "outcome")
+                  "action", "verified", "outcome")
     for s in summaries:
         conf = s.get("confidence")
+        verified = s.get("verification")
         table.add_row(
-            str(s["id"]), str(s["title"])[:60], str(s["service"]), str(s["occurrences"]),
+            str(s["id"]), str(s["title"])[:48], str(s["service"]), str(s["occurrences"]),
             str(s.get("entry") or "-"), f"{conf:.2f}" if isinstance(conf, float) else "-",
             str(s.get("decision") or "-"), str(s.get("action") or "-"),
-            str(s.get("verification") or "-")[:60], str(s["outcome"]),
+            "-" if verified is None else "yes" if s["outcome"] == "resolved" else "no",
+            str(s["outcome"]),
         )
     return table
 
 
 def _print_summaries(summaries: list[dict[str, object]]) -> None:
-    """The summary table, then each incident's decision reasons in full."""
+    """The summary table, then for each incident the decisive reasons and the verification."""
     console.print(_summary_table(summaries))
     for s in summaries:
-        console.print(f"[bold]#{s['id']} {s.get('decision')}[/bold] because:")
-        for reason in s.get("reasons") or []:  # type: ignore[attr-defined]
-            console.print(f"   - {reason}", markup=False)
+        reasons = [str(r) for r in s.get("reasons") or []]  # type: ignore[attr-defined]
+        console.print(f"#{s['id']} {s.get('decision')} -> {s['outcome']}: "
+                      f"{'; '.join(_decisive(reasons))}", markup=False)
+        if s.get("verification"):
+            console.print(f"    verification: {s['verification']}", markup=False)
+
+
+def _decisive(reasons: list[str]) -> list[str]:
+    """The reasons that decided: the policy's last word and anything added after deciding."""
+    policy_markers = ("threshold", "autonomy", "no knowledge entry", "circuit", "freeze")
+    last_policy = max((i for i, r in enumerate(reasons) if any(m in r for m in policy_markers)),
+                      default=len(reasons) - 1)
+    return reasons[last_policy:] if reasons else ["-"]
 
 
 @app.command("demo")
@@ -61,7 +76,7 @@ def demo(
     from flows.demo import run_demo
 
     console.print("[bold]oncall demo[/bold]: starting the demo service and a local Prefect API")
-    report = run_demo(data_dir / "demo", fresh=fresh)
+    report = run_demo(data_dir / "demo", fresh=fresh, say=lambda line: console.print(line, markup=False))
     console.print(f"the service logged {report.bursts} error lines; health was "
                   f"{report.health_before} before the agent acted")
     _print_summaries(report.summaries)

@@ -8,17 +8,29 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collections.abc import Callable
+from uuid import UUID
+
+from prefect.exceptions import NotPausedError
+from prefect.flow_runs import aresume_flow_run
+
 from blocks.actions import ActionTargets
 from blocks.policy import ResolutionPolicy
 from blocks.sources import LogFileSource
 from flows.detection import detect_incidents
 from oncall_agent.demo import scenario
+from oncall_agent.approvals import pending_approvals
 from oncall_agent.demo.service import SERVICE
+from oncall_agent.models import RiskClass
+from oncall_agent.policy import PolicyConfig
+from oncall_agent.store.incidents import get_incident
 from oncall_agent.store.engine import get_engine, session_scope
 from oncall_agent.store.knowledge import seed_defaults
 from oncall_agent.store.schema import upgrade
 
 BLOCK = "demo"
+APPROVAL_TIMEOUT_S = 20
+DEMO_APPROVER = "demo-oncall"
 
 
 @dataclass
@@ -29,6 +41,7 @@ class DemoReport:
     bursts: dict[str, int]
     summaries: list[dict[str, object]]
     second_run: list[dict[str, object]]
+    approvals: list[str]
     health_before: int | None
     health_after: int | None
     archive_before: int
@@ -47,7 +60,10 @@ def prepare_store() -> int:
 async def save_demo_blocks(world: scenario.DemoWorld) -> None:
     """Save the demo's source, policy and action targets as Prefect blocks named 'demo'."""
     await LogFileSource(paths=[str(world.log_file)], service=SERVICE).asave(BLOCK, overwrite=True)
-    await ResolutionPolicy().asave(BLOCK, overwrite=True)
+    # Short approval timeouts so the demo can show an expiry within a minute.
+    policy = PolicyConfig(approval_timeout_s=dict.fromkeys(RiskClass, APPROVAL_TIMEOUT_S),
+                          approval_poll_interval_s=1)
+    await ResolutionPolicy(policy=policy).asave(BLOCK, overwrite=True)
     targets = ActionTargets(
         executors=scenario.executor_config(world),
         service_vars={SERVICE: {"log_dir": str(world.archive)}},
@@ -60,7 +76,49 @@ async def _detect() -> list[dict[str, object]]:
     return await detect_incidents(sources=[BLOCK], policy_block=BLOCK, targets_block=BLOCK)
 
 
-def run_demo(root: Path, fresh: bool = True) -> DemoReport:
+async def _resume(flow_run_id: str, run_input: dict[str, object]) -> None:
+    """Resume a paused run, waiting for it to have reached its pause."""
+    for _ in range(60):
+        try:
+            await aresume_flow_run(UUID(flow_run_id), run_input=run_input)
+            return
+        except NotPausedError:
+            await asyncio.sleep(0.5)
+
+
+async def demo_oncall_engineer(say: Callable[[str], None]) -> None:
+    """Play the human: approve the report builder's memory fix, leave the other to expire."""
+    seen: set[int] = set()
+    while True:
+        with session_scope(get_engine()) as session:
+            waiting = [(row, get_incident(session, row.incident_id))
+                       for row in pending_approvals(session) if row.flow_run_id]
+        for row, incident in waiting:
+            if row.id is None or row.id in seen:
+                continue
+            seen.add(row.id)
+            say(f"approval #{row.id} waits: {row.action} {row.parameters} for incident "
+                f"#{incident.id} ({incident.title}); answer with `oncall approve {row.id}`")
+            if "report" in " ".join(incident.samples or []):
+                await asyncio.sleep(2)
+                await _resume(str(row.flow_run_id), {"decision": "approve",
+                              "approver": DEMO_APPROVER, "comment": "go ahead"})
+                say(f"{DEMO_APPROVER} approved #{row.id}")
+            else:
+                say(f"nobody answers #{row.id}: it expires in {APPROVAL_TIMEOUT_S}s")
+        await asyncio.sleep(0.5)
+
+
+async def _detect_with_human(say: Callable[[str], None]) -> list[dict[str, object]]:
+    """The first detection run, with the demo's on-call engineer answering approvals."""
+    human = asyncio.create_task(demo_oncall_engineer(say))
+    try:
+        return await _detect()
+    finally:
+        human.cancel()
+
+
+def run_demo(root: Path, fresh: bool = True, say: Callable[[str], None] = print) -> DemoReport:
     """Set up the demo world, let the service misbehave, and let the agent handle it."""
     started = time.monotonic()
     if fresh and root.exists():
@@ -74,11 +132,18 @@ def run_demo(root: Path, fresh: bool = True) -> DemoReport:
         health_before = scenario.health_status(world)
         asyncio.run(save_demo_blocks(world))
         t0 = time.monotonic()
-        summaries = asyncio.run(_detect())
+        approvals: list[str] = []
+
+        def _say(line: str) -> None:
+            approvals.append(line)
+            say(line)
+
+        summaries = asyncio.run(_detect_with_human(_say))
         t1 = time.monotonic()
         second = asyncio.run(_detect())
         return DemoReport(
             world=world, bursts=bursts, summaries=summaries, second_run=second,
+            approvals=approvals,
             health_before=health_before, health_after=scenario.health_status(world),
             archive_before=archive_before, archive_after=scenario.archive_bytes(world),
             timings={"first_detection_s": t1 - t0, "total_s": time.monotonic() - started},

@@ -10,6 +10,7 @@ from prefect.artifacts import acreate_table_artifact
 from blocks.sources import LogFileSource
 from flows.resolution import resolve_incident
 from tasks.detection import incidents_to_resolve, scan_log_source
+from tasks.resolution import summarize
 
 
 async def _resolve_bounded(
@@ -20,10 +21,15 @@ async def _resolve_bounded(
 
     async def one(incident_id: int) -> dict[str, object]:
         async with gate:
-            return await resolve_incident(
+            state = await resolve_incident(
                 incident_id, policy_block=policy_block, targets_block=targets_block,
-                dry_run=dry_run,
+                dry_run=dry_run, return_state=True,
             )
+        if state.is_completed():
+            return await state.aresult()  # type: ignore[no-any-return]
+        # An expired approval ends its run Failed even though it escalated properly; a crash
+        # leaves the incident as it was. Either way the store says what happened.
+        return await summarize(incident_id)
 
     return list(await asyncio.gather(*(one(i) for i in incident_ids)))
 

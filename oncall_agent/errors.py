@@ -6,6 +6,7 @@ OncallError
  │    └── KnowledgeImportError  a knowledge file that does not validate
  ├── StoreError             the SQL store failed or is not migrated
  ├── SourceError            a log or work source could not be read
+ │    └── SourceUnavailable the system behind it is down or timing out: retry with back-off
  ├── ActionError            an action could not run
  │    ├── ActionRejected    parameters failed validation (allow-list, path guard): nothing ran
  │    ├── ActionTimeout     the action ran past its timeout
@@ -41,6 +42,10 @@ class StoreError(OncallError):
 
 class SourceError(OncallError):
     """A log or work source could not be read."""
+
+
+class SourceUnavailable(SourceError):
+    """The system behind a source (Elasticsearch, a REST API) is down or timing out: retry later."""
 
 
 class ActionError(OncallError):

@@ -108,8 +108,8 @@ def start_service(world: DemoWorld, timeout_s: float = 20.0) -> int:
 
 
 def misbehave(world: DemoWorld) -> dict[str, int]:
-    """Make the service log three bursts: pool exhausted, disk full, and an unknown error."""
-    counts = {"pool": 400, "disk": 60, "unknown": 12}
+    """Make the service log its bursts: pool exhausted, disk full, an unknown error, memory."""
+    counts = {"pool": 400, "disk": 60, "unknown": 12, "memory": 8}
     for kind, count in counts.items():
         response = httpx.post(f"http://127.0.0.1:{world.port}/admin/break/{kind}",
                               headers={"X-Count": str(count)}, timeout=30.0)

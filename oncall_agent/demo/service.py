@@ -74,7 +74,18 @@ def burst_unknown(state: ServiceState, count: int) -> None:
         )
 
 
-BURSTS = {"pool": burst_pool, "disk": burst_disk, "unknown": burst_unknown}
+def burst_memory(state: ServiceState, count: int) -> None:
+    """Two kinds of memory errors: the report builder's and the cache warm-up's."""
+    for _ in range(count):
+        rid = uuid.uuid4().hex[:12]
+        state.log("ERROR", "reports",
+                  f"MemoryError: cannot allocate {random.randint(128, 512)} MiB for report buffer "
+                  f"request_id={rid}")
+        state.log("ERROR", "cache",
+                  f"warm-up failed: Cannot allocate memory for shard {random.randint(1, 64)}")
+
+
+BURSTS = {"pool": burst_pool, "disk": burst_disk, "unknown": burst_unknown, "memory": burst_memory}
 
 
 def make_handler(state: ServiceState) -> type[BaseHTTPRequestHandler]:

@@ -143,6 +143,8 @@ class ExecutorConfig(BaseModel):
     cleanup_max_bytes: int = Field(default=10 * 1024**3, ge=1)
     http_allowed_prefixes: list[str] = Field(default_factory=list)
     command_templates: dict[str, CommandTemplate] = Field(default_factory=dict)
+    # Globs of the DAGs the Airflow actions may touch; empty: every DAG of the named connection.
+    airflow_allowed_dags: list[str] = Field(default_factory=list)
 
     @field_validator("cleanup_roots")
     @classmethod

@@ -6,6 +6,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from oncall_agent.errors import ActionRejected
+from oncall_agent.executors.airflow import (
+    AirflowClearTaskExecutor,
+    AirflowMarkRunExecutor,
+    AirflowTriggerDagExecutor,
+)
 from oncall_agent.executors.base import Executor
 from oncall_agent.executors.cleanup import CleanupFilesExecutor
 from oncall_agent.executors.config import ExecutorConfig
@@ -30,7 +35,11 @@ _REQUIRED: dict[str, tuple[str, str]] = {
 
 # Executors that talk to an external system get its client (built by a block) by this name:
 # action name -> (client name, factory(config, client, secrets=, output_limit=)).
-_CLIENT_FACTORIES: dict[str, tuple[str, Callable[..., Executor]]] = {}
+_CLIENT_FACTORIES: dict[str, tuple[str, Callable[..., Executor]]] = {
+    "airflow_clear_task": ("airflow", AirflowClearTaskExecutor),
+    "airflow_mark_run": ("airflow", AirflowMarkRunExecutor),
+    "airflow_trigger_dag": ("airflow", AirflowTriggerDagExecutor),
+}
 
 ACTION_NAMES = tuple(sorted(_FACTORIES))
 

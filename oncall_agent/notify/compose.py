@@ -191,13 +191,13 @@ def compose_resolved(
     )
 
 
-def with_repeat_note(notification: Notification, held_back: int, since: datetime) -> Notification:
+def with_repeat_note(notification: Notification, held_back: int) -> Notification:
     """NOTIFICATION with a line saying how many repeats the repeat interval held back."""
     if held_back <= 0:
         return notification
     note = (
-        f"\n\n({held_back} more notification(s) of this kind for this incident were held back "
-        f"since {_when(since)}: one is sent per repeat interval.)"
+        f"\n\n({held_back} more notification(s) of this kind for this incident were held back: "
+        "one is sent per repeat interval.)"
     )
     return notification.model_copy(update={"body": notification.body + note})
 

@@ -51,16 +51,6 @@ def retry_delay_s(attempts: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after) if retry_after is not None else delay
 
 
-def _held_back(last: outbox.Announced | None, kind: str, interval_s: float, now: datetime) -> bool:
-    """Whether a KIND notification now repeats LAST within the interval (or LAST is unsent)."""
-    if last is None or last.kind != kind:
-        return False  # first notice, or the incident changed state: always worth telling
-    if last.status == outbox.PENDING:
-        return True  # the earlier one has not gone out yet; it will carry the count
-    announced = last.sent_at or last.created_at
-    return announced > now - timedelta(seconds=interval_s)
-
-
 def enqueue(
     session: Session,
     notification: Notification,
@@ -74,22 +64,20 @@ def enqueue(
     """Write NOTIFICATION to the outbox for each channel; the ids of the rows written or bumped."""
     now = now or utcnow()
     known = list(secrets)
+    since = now - timedelta(seconds=repeat_interval_s)
+    kind, incident_id = notification.kind, notification.incident_id
     ids: list[int] = []
     for channel in dict.fromkeys(channels):
-        key = outbox.dedup_key(notification.incident_id, notification.kind, channel)
-        last = outbox.last_announced(session, notification.incident_id, channel)
-        if not _held_back(last, notification.kind, repeat_interval_s, now):
+        # The hot path of a storm: one statement, nothing built or redacted.
+        bucket = outbox.bump_if_held_back(session, incident_id, kind, channel, since, now)
+        if bucket is not None:
+            ids.append(bucket)
+        elif outbox.is_held_back(session, incident_id, kind, channel, since):
+            ids.append(outbox.add_bucket(session, _new_row(notification, channel, known, now)))
+        else:
             due = now + timedelta(seconds=group_wait_s)
-            row = _new_row(notification, channel, key, known, now, due)
+            row = _new_row(notification, channel, known, now, due)
             ids.append(_id(outbox.add_pending(session, row)))
-            continue
-        # The hot path of a storm: one counter bump, nothing else built or redacted.
-        bucket = outbox.bump_bucket(session, key, now)
-        if bucket is None:
-            bucket = outbox.add_bucket(
-                session, _new_row(notification, channel, key, known, now, None)
-            )
-        ids.append(bucket)
     return ids
 
 
@@ -136,9 +124,7 @@ def dispatch_due(
 
 def _message(rows: Sequence[NotificationRow], secrets: list[str]) -> Notification:
     """One message for ROWS (a digest if several), with repeat counts, redacted again."""
-    parts = [
-        with_repeat_note(_notification(row), row.suppressed_count, row.created_at) for row in rows
-    ]
+    parts = [with_repeat_note(_notification(row), row.suppressed_count) for row in rows]
     message = compose_digest(parts)
     return message.model_copy(
         update={"subject": redact(message.subject, secrets), "body": redact(message.body, secrets)}
@@ -206,10 +192,9 @@ def _give_up(
 def _new_row(
     notification: Notification,
     channel: str,
-    key: str,
     secrets: list[str],
     now: datetime,
-    due: datetime | None,
+    due: datetime | None = None,
 ) -> NotificationRow:
     """An outbox row for NOTIFICATION on CHANNEL, its text redacted of SECRETS."""
     return NotificationRow(
@@ -221,7 +206,7 @@ def _new_row(
         subject=redact(notification.subject, secrets)[:500],
         body=redact(notification.body, secrets),
         status=outbox.PENDING,
-        dedup_key=key,
+        dedup_key=outbox.dedup_key(notification.incident_id, notification.kind, channel),
         next_attempt_at=due,
         created_at=now,
         updated_at=now,

@@ -31,19 +31,18 @@ class RoutedOutbox:
         self.routing = routing or RoutingConfig()
         self._secrets = list(secrets)
         self.clock = clock
-        self.last_ids: list[int] = []
 
     def send(self, notification: Notification) -> None:
         """Store NOTIFICATION for its channels (a resolved notice: for the channels told)."""
         wait = self.routing.group_wait_s
         with self.session_factory() as session:
             if notification.kind == RESOLVED:
-                self.last_ids = enqueue_resolved(
+                enqueue_resolved(
                     session, notification, self.clock(), group_wait_s=wait, secrets=self._secrets
                 )
                 return
             channels = self.routing.channels_for(notification.service, notification.severity)
-            self.last_ids = enqueue(
+            enqueue(
                 session,
                 notification,
                 channels,

@@ -40,6 +40,8 @@ def escalate_incident(
     """Mark the incident escalated and tell humans why, with what was tried."""
     with session_scope(engine) as session:
         incident = set_status(session, incident_id, IncidentStatus.ESCALATED)
+        incident.decision_reasons = list(reasons)  # the full why, including what came after deciding
+        session.add(incident)
         runs = runs_for_incident(session, incident_id)
         notification = compose_escalation(incident, reasons, runs, ui_url)
         audit(session, "escalated", incident_id=incident_id, reasons=reasons,
@@ -83,7 +85,7 @@ def incident_summary(engine: Engine, incident_id: int) -> dict[str, object]:
             "confidence": inc.confidence,
             "decision": inc.decision,
             "reasons": list(inc.decision_reasons or []),
-            "action": f"{last.action} {last.target}" if last else None,
+            "action": f"{last.target} (by {last.triggered_by})" if last else None,
             "verification": (last.verification or {}).get("detail") if last else None,
             "outcome": inc.status,
         }

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlmodel import Session, col
 from sqlmodel import select as model_select
 
-from oncall_agent.store.tables import NotificationRow
+from oncall_agent.store.tables import NotificationRow, UTCDateTime
 
 PENDING, SENT, FAILED, SUPPRESSED = "pending", "sent", "failed", "suppressed"
 # Kinds after which a "resolved" notice is owed to the same channels.
@@ -22,40 +21,64 @@ def dedup_key(incident_id: int, kind: str, channel: str) -> str:
     return f"{incident_id}:{kind}:{channel}"
 
 
-@dataclass(frozen=True)
-class Announced:
-    """The newest row for an incident and channel that was (or will be) sent."""
-
-    kind: str
-    status: str
-    created_at: datetime
-    sent_at: datetime | None
-
-
 _T = NotificationRow.__table__  # type: ignore[attr-defined]
-# Built once: a storm calls these two statements per notification, and compiling each time
-# cost more than running it.
-_LAST_ANNOUNCED = (
-    select(_T.c.kind, _T.c.status, _T.c.created_at, _T.c.sent_at)
-    .where(_T.c.incident_id == bindparam("incident_id"), _T.c.channel == bindparam("channel"))
-    .where(_T.c.status != SUPPRESSED)
-    .order_by(_T.c.id.desc())
-    .limit(1)
+_LAST, _MAX = _T.alias("last_announced"), _T.alias("newer")
+# "Held back": the newest row sent (or to be sent) for this incident and channel is of the same
+# kind and is still pending or went out within the repeat interval. Another kind in between
+# (a resolved notice) means the incident changed state, which is always worth telling.
+_NEWEST_ID = (
+    select(func.max(_MAX.c.id))
+    .where(
+        _MAX.c.incident_id == bindparam("b_incident_id"), _MAX.c.channel == bindparam("b_channel")
+    )
+    .where(_MAX.c.status != SUPPRESSED)
+    .scalar_subquery()
 )
-_BUMP_BUCKET = (
+_HELD_BACK = exists().where(
+    _LAST.c.id == _NEWEST_ID,
+    _LAST.c.kind == bindparam("b_kind"),
+    or_(
+        _LAST.c.status == PENDING,
+        func.coalesce(_LAST.c.sent_at, _LAST.c.created_at)
+        > bindparam("b_since", type_=UTCDateTime()),
+    ),
+)
+# Built once: a storm runs this per notification, and compiling it each time cost more than
+# running it. One round trip on the hot path: bump the open bucket if the repeat is held back.
+_BUMP_IF_HELD_BACK = (
     update(_T)
-    .where(_T.c.dedup_key == bindparam("key"), _T.c.status == SUPPRESSED)
-    .where(_T.c.folded_into.is_(None))
-    .values(suppressed_count=_T.c.suppressed_count + 1, updated_at=bindparam("now"))
+    .where(_T.c.dedup_key == bindparam("b_key"), _T.c.status == SUPPRESSED)
+    .where(_T.c.folded_into.is_(None), _HELD_BACK)
+    .values(
+        suppressed_count=_T.c.suppressed_count + 1,
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
+    )
     .returning(_T.c.id)
 )
+_IS_HELD_BACK = select(_HELD_BACK)
 
 
-def last_announced(session: Session, incident_id: int, channel: str) -> Announced | None:
-    """The newest row for this incident and channel that was (or will be) sent, of any kind."""
-    params = {"incident_id": incident_id, "channel": channel}
-    found = session.connection().execute(_LAST_ANNOUNCED, params).first()
-    return Announced(*found) if found is not None else None
+def _params(incident_id: int, kind: str, channel: str, since: datetime) -> dict[str, object]:
+    """Bind values of the held-back test."""
+    return {"b_incident_id": incident_id, "b_kind": kind, "b_channel": channel, "b_since": since}
+
+
+def bump_if_held_back(
+    session: Session, incident_id: int, kind: str, channel: str, since: datetime, now: datetime
+) -> int | None:
+    """Count a repeat in its open bucket if it is held back; the bucket's id, else None."""
+    params = _params(incident_id, kind, channel, since)
+    params |= {"b_key": dedup_key(incident_id, kind, channel), "b_now": now}
+    bumped = session.connection().execute(_BUMP_IF_HELD_BACK, params).first()
+    return int(bumped[0]) if bumped is not None else None
+
+
+def is_held_back(
+    session: Session, incident_id: int, kind: str, channel: str, since: datetime
+) -> bool:
+    """Whether a KIND notice now repeats one sent since SINCE (or still pending) on CHANNEL."""
+    params = _params(incident_id, kind, channel, since)
+    return bool(session.connection().execute(_IS_HELD_BACK, params).scalar())
 
 
 def add_pending(session: Session, row: NotificationRow) -> NotificationRow:
@@ -64,13 +87,6 @@ def add_pending(session: Session, row: NotificationRow) -> NotificationRow:
     session.add(row)
     session.flush()
     return row
-
-
-def bump_bucket(session: Session, key: str, now: datetime) -> int | None:
-    """Count one more held-back repeat in KEY's open bucket; its id, or None if there is none."""
-    params = {"key": key, "now": now}
-    bumped = session.connection().execute(_BUMP_BUCKET, params).first()
-    return int(bumped[0]) if bumped is not None else None
 
 
 def add_bucket(session: Session, row: NotificationRow) -> int:

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from oncall_agent.models import ActionStatus, IncidentStatus
 from oncall_agent.store.engine import get_engine, session_scope
-from oncall_agent.store.tables import ActionRun, Incident, KnowledgeEntry
+from oncall_agent.store.tables import ActionRun, Approval, Incident, KnowledgeEntry
 
 
 def _alive(pid: int) -> bool:
@@ -41,20 +41,35 @@ def test_demo_heals_the_service_cleans_the_disk_and_escalates_the_unknown(data_d
     assert len([p for p in report.world.archive.iterdir()]) == 3  # recent files kept
 
     with session_scope(get_engine()) as session:
-        incidents = {i.category: i for i in session.exec(select(Incident)).all()}
-        runs = session.exec(select(ActionRun)).all()
-        entries = {e.key: e for e in session.exec(select(KnowledgeEntry)).all()}
-    assert set(incidents) == {"database", "disk", "error"}, incidents
-    assert incidents["database"].occurrences == report.bursts["pool"]
-    assert incidents["database"].status == IncidentStatus.RESOLVED
-    assert incidents["disk"].status == IncidentStatus.RESOLVED
-    assert incidents["error"].status == IncidentStatus.ESCALATED
-    assert sorted(r.action for r in runs) == ["cleanup_files", "restart_service"]
+        incidents = session.exec(select(Incident).order_by(Incident.id)).all()
+        runs = session.exec(select(ActionRun).order_by(ActionRun.id)).all()
+        entries = {e.id: e for e in session.exec(select(KnowledgeEntry)).all()}
+        approvals = session.exec(select(Approval).order_by(Approval.id)).all()
+    by_category: dict[str, list[Incident]] = {}
+    for incident in incidents:
+        by_category.setdefault(incident.category, []).append(incident)
+    assert sorted(by_category) == ["database", "disk", "error", "memory"]
+    [pool], [disk], [unknown] = by_category["database"], by_category["disk"], by_category["error"]
+    assert pool.occurrences == report.bursts["pool"]
+    assert (pool.status, disk.status) == (IncidentStatus.RESOLVED, IncidentStatus.RESOLVED)
+    assert unknown.status == IncidentStatus.ESCALATED
+
+    # Two memory incidents ask for approval: the demo's engineer approves one, the other expires.
+    approved, expired = sorted(by_category["memory"], key=lambda i: i.status != "resolved")
+    assert (approved.status, expired.status) == (IncidentStatus.RESOLVED, IncidentStatus.ESCALATED)
+    assert [a.status for a in approvals] == ["approved", "expired"] or \
+        [a.status for a in approvals] == ["expired", "approved"]
+    assert any("oncall approve" in line for line in report.approvals)
+
+    assert sorted(r.action for r in runs) == ["cleanup_files", "restart_service", "restart_service"]
     assert all(r.status == ActionStatus.SUCCEEDED and r.verified for r in runs)
-    restart = next(r for r in runs if r.action == "restart_service")
-    assert entries[[k for k, e in entries.items() if e.id == restart.knowledge_entry_id][0]].successes == 1
+    assert {r.incident_id for r in runs} == {pool.id, disk.id, approved.id}
+    assert next(r for r in runs if r.incident_id == approved.id).triggered_by == "demo-oncall"
+    pool_run = next(r for r in runs if r.incident_id == pool.id)
+    assert entries[pool_run.knowledge_entry_id].successes >= 1
 
     outbox = [json.loads(line) for line in (data_dir / "outbox.jsonl").read_text().splitlines()]
-    assert [n["incident_id"] for n in outbox] == [incidents["error"].id]
-    assert "checksum mismatch" in outbox[0]["body"]
+    escalated = {n["incident_id"] for n in outbox if n["kind"] == "escalation"}
+    assert escalated == {unknown.id, expired.id}
+    assert "checksum mismatch" in next(n["body"] for n in outbox if n["incident_id"] == unknown.id)
     assert os.environ["ONCALL_DATA_DIR"] == str(data_dir)
