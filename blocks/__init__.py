@@ -1,4 +1,4 @@
-"""Prefect blocks: what a user configures (sources, policy, action targets), with secrets as SecretStr."""
+"""Prefect blocks: what a user configures (sources, policy, targets); secrets as SecretStr."""
 
 from blocks.actions import ActionTargets
 from blocks.policy import ResolutionPolicy

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from blocks.airflow import AirflowConnection
+
 
 class ConnectionBlock(Protocol):
     """A block that can build the client of one external system."""
@@ -18,4 +20,6 @@ class ConnectionBlock(Protocol):
 
 
 # client name -> block class; each integration adds its own line.
-CONNECTION_BLOCKS: dict[str, Any] = {}
+CONNECTION_BLOCKS: dict[str, Any] = {
+    "airflow": AirflowConnection,
+}

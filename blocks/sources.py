@@ -23,4 +23,6 @@ class LogFileSource(Block):
 
     def build(self) -> FileSource:
         """The file source this block describes."""
-        return FileSource(list(self.paths), service=self.service, max_line_bytes=self.max_line_bytes)
+        return FileSource(
+            list(self.paths), service=self.service, max_line_bytes=self.max_line_bytes
+        )

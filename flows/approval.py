@@ -36,7 +36,8 @@ def form_description(approval: Approval, analysis: Analysis) -> str:
         f"**Solution:** {analysis.solution}\n\n"
         f"| parameter | value |\n|---|---|\n{params}\n\n"
         f"Set *decision* to `approve` or `reject` and put your name in *approver*. "
-        f"From a shell: `oncall approve {approval.id}` or `oncall reject {approval.id} --reason ...`"
+        f"From a shell: `oncall approve {approval.id}` or "
+        f"`oncall reject {approval.id} --reason ...`"
     )
 
 
@@ -57,12 +58,20 @@ async def ask_for_approval(
     timeout = policy.approval_timeout_for(analysis.risk) if analysis.risk else 3600
     try:
         answer = await apause_flow_run(
-            wait_for_input=form, timeout=timeout, poll_interval=policy.approval_poll_interval_s,
+            wait_for_input=form,
+            timeout=timeout,
+            poll_interval=policy.approval_poll_interval_s,
             key=f"approval-{approval.id}",
         )
     except FlowPauseTimeout:
         await expire(approval.id)
-        return Verdict(approved=False, approval_id=approval.id, approver="",
-                       reasons=[f"approval #{approval.id} expired after {timeout}s with no answer"])
-    given = ApprovalAnswer.model_validate(answer.model_dump(include=set(ApprovalAnswer.model_fields)))
+        return Verdict(
+            approved=False,
+            approval_id=approval.id,
+            approver="",
+            reasons=[f"approval #{approval.id} expired after {timeout}s with no answer"],
+        )
+    given = ApprovalAnswer.model_validate(
+        answer.model_dump(include=set(ApprovalAnswer.model_fields))
+    )
     return await judge(approval.id, given, policy)

@@ -41,20 +41,30 @@ def answer_approval(approval_id: int, run_input: dict[str, Any]) -> None:
     try:
         resume_flow_run(UUID(flow_run_id), run_input=run_input)
     except (NotPausedError, ObjectNotFound):
-        err_console.print(f"[red]error:[/red] the run {flow_run_id} is no longer waiting "
-                          "(expired or answered already)")
+        err_console.print(
+            f"[red]error:[/red] the run {flow_run_id} is no longer waiting "
+            "(expired or answered already)"
+        )
         raise typer.Exit(1) from None
 
 
 def approvals() -> None:
     """List the approvals that wait for an answer."""
-    table = Table("id", "incident", "action", "risk", "confidence", "parameters", "expires", "flow run")
+    table = Table(
+        "id", "incident", "action", "risk", "confidence", "parameters", "expires", "flow run"
+    )
     with store_session() as session:
         for row in pending_approvals(session):
-            table.add_row(str(row.id), str(row.incident_id), row.action, row.risk,
-                          f"{row.confidence:.2f}" if row.confidence is not None else "-",
-                          str(row.parameters), f"{row.expires_at:%Y-%m-%d %H:%M:%S}Z",
-                          row.flow_run_id or "-")
+            table.add_row(
+                str(row.id),
+                str(row.incident_id),
+                row.action,
+                row.risk,
+                f"{row.confidence:.2f}" if row.confidence is not None else "-",
+                str(row.parameters),
+                f"{row.expires_at:%Y-%m-%d %H:%M:%S}Z",
+                row.flow_run_id or "-",
+            )
     console.print(table)
 
 
@@ -66,8 +76,15 @@ def approve(
 ) -> None:
     """Approve a waiting action; the paused resolution run continues and runs it."""
     who = approver or getpass.getuser()
-    answer_approval(approval_id, {"decision": "approve", "approver": who, "comment": comment,
-                                  "parameters": _parse_params(param)})
+    answer_approval(
+        approval_id,
+        {
+            "decision": "approve",
+            "approver": who,
+            "comment": comment,
+            "parameters": _parse_params(param),
+        },
+    )
     console.print(f"approval #{approval_id}: approve sent as {who}")
 
 
@@ -78,8 +95,9 @@ def reject(
 ) -> None:
     """Reject a waiting action; the incident escalates and nothing runs."""
     who = approver or getpass.getuser()
-    answer_approval(approval_id, {"decision": "reject", "approver": who, "comment": reason,
-                                  "parameters": None})
+    answer_approval(
+        approval_id, {"decision": "reject", "approver": who, "comment": reason, "parameters": None}
+    )
     console.print(f"approval #{approval_id}: reject sent as {who}")
 
 

@@ -25,15 +25,30 @@ approval_commands.register(app)
 
 def _summary_table(summaries: list[dict[str, object]]) -> Table:
     """The table a user reads after a detection run (the reasons follow it)."""
-    table = Table("#", "incident", "service", "count", "knowledge entry", "conf.", "decision",
-                  "action", "verified", "outcome")
+    table = Table(
+        "#",
+        "incident",
+        "service",
+        "count",
+        "knowledge entry",
+        "conf.",
+        "decision",
+        "action",
+        "verified",
+        "outcome",
+    )
     for s in summaries:
         conf = s.get("confidence")
         verified = s.get("verification")
         table.add_row(
-            str(s["id"]), str(s["title"])[:48], str(s["service"]), str(s["occurrences"]),
-            str(s.get("entry") or "-"), f"{conf:.2f}" if isinstance(conf, float) else "-",
-            str(s.get("decision") or "-"), str(s.get("action") or "-"),
+            str(s["id"]),
+            str(s["title"])[:48],
+            str(s["service"]),
+            str(s["occurrences"]),
+            str(s.get("entry") or "-"),
+            f"{conf:.2f}" if isinstance(conf, float) else "-",
+            str(s.get("decision") or "-"),
+            str(s.get("action") or "-"),
             "-" if verified is None else "yes" if s["outcome"] == "resolved" else "no",
             str(s["outcome"]),
         )
@@ -45,8 +60,10 @@ def _print_summaries(summaries: list[dict[str, object]]) -> None:
     console.print(_summary_table(summaries))
     for s in summaries:
         reasons = [str(r) for r in s.get("reasons") or []]  # type: ignore[attr-defined]
-        console.print(f"#{s['id']} {s.get('decision')} -> {s['outcome']}: "
-                      f"{'; '.join(_decisive(reasons))}", markup=False)
+        console.print(
+            f"#{s['id']} {s.get('decision')} -> {s['outcome']}: {'; '.join(_decisive(reasons))}",
+            markup=False,
+        )
         if s.get("verification"):
             console.print(f"    verification: {s['verification']}", markup=False)
 
@@ -54,8 +71,10 @@ def _print_summaries(summaries: list[dict[str, object]]) -> None:
 def _decisive(reasons: list[str]) -> list[str]:
     """The reasons that decided: the policy's last word and anything added after deciding."""
     policy_markers = ("threshold", "autonomy", "no knowledge entry", "circuit", "freeze")
-    last_policy = max((i for i, r in enumerate(reasons) if any(m in r for m in policy_markers)),
-                      default=len(reasons) - 1)
+    last_policy = max(
+        (i for i, r in enumerate(reasons) if any(m in r for m in policy_markers)),
+        default=len(reasons) - 1,
+    )
     return reasons[last_policy:] if reasons else ["-"]
 
 
@@ -76,15 +95,25 @@ def demo(
     from flows.demo import run_demo
 
     console.print("[bold]oncall demo[/bold]: starting the demo service and a local Prefect API")
-    report = run_demo(data_dir / "demo", fresh=fresh, say=lambda line: console.print(line, markup=False))
-    console.print(f"the service logged {report.bursts} error lines; health was "
-                  f"{report.health_before} before the agent acted")
+    report = run_demo(
+        data_dir / "demo", fresh=fresh, say=lambda line: console.print(line, markup=False)
+    )
+    console.print(
+        f"the service logged {report.bursts} error lines; health was "
+        f"{report.health_before} before the agent acted"
+    )
     _print_summaries(report.summaries)
-    console.print(f"health now: {report.health_after}; archive {report.archive_before:,} -> "
-                  f"{report.archive_after:,} bytes; escalations in {data_dir / 'outbox.jsonl'}")
-    console.print(f"second detection run over the same logs: {len(report.second_run)} new incidents")
-    console.print(f"wall time {report.timings['total_s']:.1f}s. See the runs: "
-                  "`prefect server start`, then http://127.0.0.1:4200/runs")
+    console.print(
+        f"health now: {report.health_after}; archive {report.archive_before:,} -> "
+        f"{report.archive_after:,} bytes; escalations in {data_dir / 'outbox.jsonl'}"
+    )
+    console.print(
+        f"second detection run over the same logs: {len(report.second_run)} new incidents"
+    )
+    console.print(
+        f"wall time {report.timings['total_s']:.1f}s. See the runs: "
+        "`prefect server start`, then http://127.0.0.1:4200/runs"
+    )
 
 
 @app.command("detect")
@@ -99,8 +128,11 @@ def detect(
 
     from flows.detection import detect_incidents
 
-    summaries = asyncio.run(detect_incidents(sources=source, policy_block=policy_block,
-                                             targets_block=targets_block, dry_run=dry_run))
+    summaries = asyncio.run(
+        detect_incidents(
+            sources=source, policy_block=policy_block, targets_block=targets_block, dry_run=dry_run
+        )
+    )
     _print_summaries(summaries)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect.context import get_run_context
 from prefect.settings import PREFECT_UI_URL
-
-from typing import Any
 
 from blocks.actions import ActionTargets
 from blocks.connections import CONNECTION_BLOCKS

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from collections.abc import Callable
 from uuid import UUID
 
 from prefect.exceptions import NotPausedError
@@ -18,13 +17,13 @@ from blocks.actions import ActionTargets
 from blocks.policy import ResolutionPolicy
 from blocks.sources import LogFileSource
 from flows.detection import detect_incidents
-from oncall_agent.demo import scenario
 from oncall_agent.approvals import pending_approvals
+from oncall_agent.demo import scenario
 from oncall_agent.demo.service import SERVICE
 from oncall_agent.models import RiskClass
 from oncall_agent.policy import PolicyConfig
-from oncall_agent.store.incidents import get_incident
 from oncall_agent.store.engine import get_engine, session_scope
+from oncall_agent.store.incidents import get_incident
 from oncall_agent.store.knowledge import seed_defaults
 from oncall_agent.store.schema import upgrade
 
@@ -61,8 +60,9 @@ async def save_demo_blocks(world: scenario.DemoWorld) -> None:
     """Save the demo's source, policy and action targets as Prefect blocks named 'demo'."""
     await LogFileSource(paths=[str(world.log_file)], service=SERVICE).asave(BLOCK, overwrite=True)
     # Short approval timeouts so the demo can show an expiry within a minute.
-    policy = PolicyConfig(approval_timeout_s=dict.fromkeys(RiskClass, APPROVAL_TIMEOUT_S),
-                          approval_poll_interval_s=1)
+    policy = PolicyConfig(
+        approval_timeout_s=dict.fromkeys(RiskClass, APPROVAL_TIMEOUT_S), approval_poll_interval_s=1
+    )
     await ResolutionPolicy(policy=policy).asave(BLOCK, overwrite=True)
     targets = ActionTargets(
         executors=scenario.executor_config(world),
@@ -91,18 +91,25 @@ async def demo_oncall_engineer(say: Callable[[str], None]) -> None:
     seen: set[int] = set()
     while True:
         with session_scope(get_engine()) as session:
-            waiting = [(row, get_incident(session, row.incident_id))
-                       for row in pending_approvals(session) if row.flow_run_id]
+            waiting = [
+                (row, get_incident(session, row.incident_id))
+                for row in pending_approvals(session)
+                if row.flow_run_id
+            ]
         for row, incident in waiting:
             if row.id is None or row.id in seen:
                 continue
             seen.add(row.id)
-            say(f"approval #{row.id} waits: {row.action} {row.parameters} for incident "
-                f"#{incident.id} ({incident.title}); answer with `oncall approve {row.id}`")
+            say(
+                f"approval #{row.id} waits: {row.action} {row.parameters} for incident "
+                f"#{incident.id} ({incident.title}); answer with `oncall approve {row.id}`"
+            )
             if "report" in " ".join(incident.samples or []):
                 await asyncio.sleep(2)
-                await _resume(str(row.flow_run_id), {"decision": "approve",
-                              "approver": DEMO_APPROVER, "comment": "go ahead"})
+                await _resume(
+                    str(row.flow_run_id),
+                    {"decision": "approve", "approver": DEMO_APPROVER, "comment": "go ahead"},
+                )
                 say(f"{DEMO_APPROVER} approved #{row.id}")
             else:
                 say(f"nobody answers #{row.id}: it expires in {APPROVAL_TIMEOUT_S}s")
@@ -142,10 +149,15 @@ def run_demo(root: Path, fresh: bool = True, say: Callable[[str], None] = print)
         t1 = time.monotonic()
         second = asyncio.run(_detect())
         return DemoReport(
-            world=world, bursts=bursts, summaries=summaries, second_run=second,
+            world=world,
+            bursts=bursts,
+            summaries=summaries,
+            second_run=second,
             approvals=approvals,
-            health_before=health_before, health_after=scenario.health_status(world),
-            archive_before=archive_before, archive_after=scenario.archive_bytes(world),
+            health_before=health_before,
+            health_after=scenario.health_status(world),
+            archive_before=archive_before,
+            archive_after=scenario.archive_bytes(world),
             timings={"first_detection_s": t1 - t0, "total_s": time.monotonic() - started},
         )
     finally:

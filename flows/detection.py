@@ -7,6 +7,7 @@ import asyncio
 from prefect import flow
 from prefect.artifacts import acreate_table_artifact
 
+from blocks.airflow import AirflowFailureSource
 from blocks.sources import LogFileSource
 from flows.resolution import resolve_incident
 from tasks.detection import incidents_to_resolve, scan_log_source
@@ -22,8 +23,11 @@ async def _resolve_bounded(
     async def one(incident_id: int) -> dict[str, object]:
         async with gate:
             state = await resolve_incident(
-                incident_id, policy_block=policy_block, targets_block=targets_block,
-                dry_run=dry_run, return_state=True,
+                incident_id,
+                policy_block=policy_block,
+                targets_block=targets_block,
+                dry_run=dry_run,
+                return_state=True,
             )
         if state.is_completed():
             return await state.aresult()  # type: ignore[no-any-return]
@@ -42,11 +46,15 @@ async def detect_incidents(
     targets_block: str = "default",
     max_concurrent_resolutions: int = 4,
     dry_run: bool = False,
+    airflow_sources: list[str] | None = None,
 ) -> list[dict[str, object]]:
     """Scan every source block, store incidents, and fan out one resolution per new incident."""
-    for name in sources or ["default"]:
-        source = await LogFileSource.aload(name)
+    for name in sources if sources is not None else ["default"]:
+        source: LogFileSource = await LogFileSource.aload(name)
         await scan_log_source(source.build(), source_key=f"file-source:{name}")
+    for name in airflow_sources or []:
+        airflow = await AirflowFailureSource.aload(name)
+        await scan_log_source(airflow.build(), source_key=f"airflow-source:{name}")
     if not resolve:
         return []
     pending = await incidents_to_resolve()
@@ -55,7 +63,8 @@ async def detect_incidents(
     )
     if summaries:
         await acreate_table_artifact(
-            key="detection-summary", table=[_row(s) for s in summaries],
+            key="detection-summary",
+            table=[_row(s) for s in summaries],
             description="Incidents resolved or escalated by this detection run",
         )
     return summaries

@@ -31,8 +31,12 @@ async def resolve_incident(
     reasons, outcome, approver, approved_hash = list(decision.reasons), None, "agent", None
     if decision.decision is Decision.ASK_APPROVAL:
         verdict = await ask_for_approval(
-            analysis, policy, default_notifier(), requested_by=requested_by,
-            flow_run_id=str(flow_run.get_id()), ui_url=flow_run_url(),
+            analysis,
+            policy,
+            default_notifier(),
+            requested_by=requested_by,
+            flow_run_id=str(flow_run.get_id()),
+            ui_url=flow_run_url(),
         )
         reasons += verdict.reasons
         if verdict.approved:
@@ -40,8 +44,15 @@ async def resolve_incident(
             approver, approved_hash = verdict.approver, verdict.params_hash
     if decision.decision is Decision.EXECUTE or approved_hash is not None:
         dry = dry_run or policy.dry_run_only
-        outcome = await act(analysis, targets.executors, dry, targets.secret_values(), clients,
-                            triggered_by=approver, approved_hash=approved_hash)
+        outcome = await act(
+            analysis,
+            targets.executors,
+            dry,
+            targets.secret_values(),
+            clients,
+            triggered_by=approver,
+            approved_hash=approved_hash,
+        )
         if await record(analysis, outcome):
             return await summarize(incident_id)
     why = escalation_reasons(decision.decision, reasons, outcome, approvals_enabled=True)

@@ -74,13 +74,22 @@ def request_approval(
         )
         session.add(row)
         session.flush()
-        audit(session, "approval_requested", actor=requested_by,
-              incident_id=analysis.incident_id, approval_id=row.id, action=row.action,
-              params_hash=row.params_hash, expires_at=row.expires_at.isoformat())
+        audit(
+            session,
+            "approval_requested",
+            actor=requested_by,
+            incident_id=analysis.incident_id,
+            approval_id=row.id,
+            action=row.action,
+            params_hash=row.params_hash,
+            expires_at=row.expires_at.isoformat(),
+        )
         return row
 
 
-def _refusals(row: Approval, answer: ApprovalAnswer, policy: PolicyConfig, now: datetime) -> list[str]:
+def _refusals(
+    row: Approval, answer: ApprovalAnswer, policy: PolicyConfig, now: datetime
+) -> list[str]:
     """Every reason the answer cannot approve the request (empty: it can)."""
     risk = RiskClass(row.risk)
     reasons = []
@@ -95,14 +104,18 @@ def _refusals(row: Approval, answer: ApprovalAnswer, policy: PolicyConfig, now: 
     if not answer.approver.strip():
         reasons.append("the answer does not say who approved it")
     elif allowed and answer.approver not in allowed:
-        reasons.append(f"{answer.approver!r} may not approve {risk.value}-risk actions "
-                       f"(allowed: {', '.join(allowed)})")
+        reasons.append(
+            f"{answer.approver!r} may not approve {risk.value}-risk actions "
+            f"(allowed: {', '.join(allowed)})"
+        )
     unknown = sorted(set(answer.parameters or {}) - set(row.parameters or {}))
     if unknown:
         reasons.append(f"overrides may only change the proposed parameters, not add {unknown}")
     if risk in policy.four_eyes_risk_classes and answer.approver == row.requested_by:
-        reasons.append(f"{risk.value}-risk actions need a second person: the requester "
-                       f"{row.requested_by!r} cannot approve their own request")
+        reasons.append(
+            f"{risk.value}-risk actions need a second person: the requester "
+            f"{row.requested_by!r} cannot approve their own request"
+        )
     return reasons
 
 
@@ -130,24 +143,46 @@ def judge_answer(
             status = "expired"
         if not _consume(session, approval_id, status, answer, digest, now):
             reasons = reasons or [f"approval #{approval_id} was answered already (no replays)"]
-        audit(session, f"approval_{'granted' if not reasons else 'refused'}",
-              actor=answer.approver or "unknown", incident_id=row.incident_id,
-              approval_id=approval_id, decision=answer.decision, comment=answer.comment,
-              params_hash=digest, reasons=reasons)
-        return Verdict(approved=not reasons, approval_id=approval_id, approver=answer.approver,
-                       parameters=parameters, params_hash=digest, reasons=reasons)
+        audit(
+            session,
+            f"approval_{'granted' if not reasons else 'refused'}",
+            actor=answer.approver or "unknown",
+            incident_id=row.incident_id,
+            approval_id=approval_id,
+            decision=answer.decision,
+            comment=answer.comment,
+            params_hash=digest,
+            reasons=reasons,
+        )
+        return Verdict(
+            approved=not reasons,
+            approval_id=approval_id,
+            approver=answer.approver,
+            parameters=parameters,
+            params_hash=digest,
+            reasons=reasons,
+        )
 
 
 def _consume(
-    session: Session, approval_id: int, status: str, answer: ApprovalAnswer, digest: str,
+    session: Session,
+    approval_id: int,
+    status: str,
+    answer: ApprovalAnswer,
+    digest: str,
     now: datetime,
 ) -> bool:
     """Move a pending approval to STATUS atomically; False if someone answered it first."""
     result = session.execute(
         update(Approval)
         .where(col(Approval.id) == approval_id, col(Approval.status) == "pending")
-        .values(status=status, decided_by=answer.approver or None, decided_at=now,
-                decision_comment=answer.comment or None, approved_hash=digest)
+        .values(
+            status=status,
+            decided_by=answer.approver or None,
+            decided_at=now,
+            decision_comment=answer.comment or None,
+            approved_hash=digest,
+        )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 

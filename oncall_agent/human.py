@@ -20,18 +20,35 @@ def record_human_resolution(
     if incident.knowledge_entry_id is not None:
         record_outcome(session, incident.knowledge_entry_id, success=success)
         entry = session.get(KnowledgeEntry, incident.knowledge_entry_id)
-        learned = f"knowledge entry {entry.key if entry else incident.knowledge_entry_id} " \
-                  f"recorded a {'success' if success else 'failure'}"
+        learned = (
+            f"knowledge entry {entry.key if entry else incident.knowledge_entry_id} "
+            f"recorded a {'success' if success else 'failure'}"
+        )
     else:
         entry = entry_from_resolution(
-            session, title=incident.title, service=incident.service, category=incident.category,
-            template=incident.template, solution=solution, success=success, action=None,
+            session,
+            title=incident.title,
+            service=incident.service,
+            category=incident.category,
+            template=incident.template,
+            solution=solution,
+            success=success,
+            action=None,
         )
         incident.knowledge_entry_id = entry.id
-        learned = f"new knowledge entry {entry.key} ({entry.autonomy}) will recognise this next time"
+        learned = (
+            f"new knowledge entry {entry.key} ({entry.autonomy}) will recognise this next time"
+        )
     if success:
         set_status(session, incident_id, IncidentStatus.RESOLVED, note=f"{solution} {note}".strip())
-    audit(session, "human_resolution", actor=actor, incident_id=incident_id,
-          solution=solution, success=success, note=note)
+    audit(
+        session,
+        "human_resolution",
+        actor=actor,
+        incident_id=incident_id,
+        solution=solution,
+        success=success,
+        note=note,
+    )
     state = "resolved" if success else "left open"
     return f"incident #{incident_id} {state}; {learned}"

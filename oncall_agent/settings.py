@@ -1,4 +1,4 @@
-"""Non-secret defaults, read from the environment (ONCALL_*, DATABASE_URL). Each value defined once."""
+"""Non-secret defaults, read from the environment (ONCALL_*, DATABASE_URL), each defined once."""
 
 from __future__ import annotations
 

@@ -7,7 +7,13 @@ import asyncio
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from oncall_agent.approvals import ApprovalAnswer, Verdict, expire_approval, judge_answer, request_approval
+from oncall_agent.approvals import (
+    ApprovalAnswer,
+    Verdict,
+    expire_approval,
+    judge_answer,
+    request_approval,
+)
 from oncall_agent.notify.base import Notifier
 from oncall_agent.notify.compose import compose_approval_request
 from oncall_agent.policy import PolicyConfig
@@ -23,8 +29,12 @@ async def request(
 ) -> Approval:
     """Store the approval request with its exact parameters."""
     return await asyncio.to_thread(
-        request_approval, get_engine(), analysis, policy,
-        requested_by=requested_by, flow_run_id=flow_run_id,
+        request_approval,
+        get_engine(),
+        analysis,
+        policy,
+        requested_by=requested_by,
+        flow_run_id=flow_run_id,
     )
 
 
@@ -39,10 +49,15 @@ async def notify_requested(
             incident = get_incident(session, analysis.incident_id)
             assert approval.id is not None
             notification = compose_approval_request(
-                incident, approval_id=approval.id, action=approval.action,
-                parameters=approval.parameters or {}, risk=approval.risk,
-                confidence=approval.confidence, why=[analysis.solution],
-                expires_at=approval.expires_at, ui_url=ui_url,
+                incident,
+                approval_id=approval.id,
+                action=approval.action,
+                parameters=approval.parameters or {},
+                risk=approval.risk,
+                confidence=approval.confidence,
+                why=[analysis.solution],
+                expires_at=approval.expires_at,
+                ui_url=ui_url,
             )
         notifier.send(notification)
 

@@ -73,8 +73,14 @@ async def act(
     assert analysis.action is not None
     executor = build_executor(analysis.action.name, config, secrets=secrets, clients=clients)
     return await asyncio.to_thread(
-        execute_action, get_engine(), analysis, executor, dry_run=dry_run, secrets=secrets,
-        triggered_by=triggered_by, approved_hash=approved_hash,
+        execute_action,
+        get_engine(),
+        analysis,
+        executor,
+        dry_run=dry_run,
+        secrets=secrets,
+        triggered_by=triggered_by,
+        approved_hash=approved_hash,
     )
 
 
@@ -95,9 +101,7 @@ async def escalate(
     incident_id: int, reasons: list[str], notifier: Notifier, ui_url: str | None
 ) -> None:
     """Mark the incident escalated and notify humans."""
-    await asyncio.to_thread(
-        escalate_incident, get_engine(), incident_id, reasons, notifier, ui_url
-    )
+    await asyncio.to_thread(escalate_incident, get_engine(), incident_id, reasons, notifier, ui_url)
 
 
 @task(name="summarize-incident", cache_policy=NO_CACHE)

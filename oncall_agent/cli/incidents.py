@@ -37,8 +37,15 @@ def incidents(
     table = Table("id", "status", "service", "severity", "count", "last seen", "title")
     with store_session() as session:
         for inc in list_incidents(session, status.value if status else None, limit):
-            table.add_row(str(inc.id), inc.status, inc.service, inc.severity,
-                          str(inc.occurrences), f"{inc.last_seen:%Y-%m-%d %H:%M:%S}", inc.title)
+            table.add_row(
+                str(inc.id),
+                inc.status,
+                inc.service,
+                inc.severity,
+                str(inc.occurrences),
+                f"{inc.last_seen:%Y-%m-%d %H:%M:%S}",
+                inc.title,
+            )
     console.print(table)
 
 
@@ -49,8 +56,10 @@ def show(incident_id: int = typer.Argument(..., help="Incident id")) -> None:
         inc = get_incident(session, incident_id)
         console.print(f"[bold]#{inc.id} {inc.title}[/bold]  ({inc.status})")
         console.print(f"service {inc.service}  severity {inc.severity}  category {inc.category}")
-        console.print(f"{inc.occurrences} occurrences, {inc.recurrences} recurrences, "
-                      f"first {inc.first_seen:%Y-%m-%d %H:%M:%S}, last {inc.last_seen:%Y-%m-%d %H:%M:%S}")
+        console.print(
+            f"{inc.occurrences} occurrences, {inc.recurrences} recurrences, "
+            f"first {inc.first_seen:%Y-%m-%d %H:%M:%S}, last {inc.last_seen:%Y-%m-%d %H:%M:%S}"
+        )
         console.print(f"fingerprint {inc.fingerprint}\ntemplate {inc.template}")
         for sample in inc.samples or []:
             console.print(f"  > {sample[:300]}", markup=False)
@@ -58,11 +67,15 @@ def show(incident_id: int = typer.Argument(..., help="Incident id")) -> None:
         for reason in inc.decision_reasons or []:
             console.print(f"  - {reason}", markup=False)
         for run in runs_for_incident(session, incident_id):
-            console.print(f"action #{run.id} {run.action} {run.target}: {run.status} "
-                          f"verified={run.verified} by {run.triggered_by}", markup=False)
+            console.print(
+                f"action #{run.id} {run.action} {run.target}: {run.status} "
+                f"verified={run.verified} by {run.triggered_by}",
+                markup=False,
+            )
         for event in audit_trail(session, incident_id):
-            console.print(f"  {event.at:%H:%M:%S} {event.actor} {event.kind} {event.details}",
-                          markup=False)
+            console.print(
+                f"  {event.at:%H:%M:%S} {event.actor} {event.kind} {event.details}", markup=False
+            )
 
 
 @friendly_errors
@@ -93,10 +106,13 @@ def simulate(
         raise ConfigError("--message must not be empty")
     with store_session() as session:
         detector = load_detector(session.get_bind())  # type: ignore[arg-type]
-        event = LogEvent(source="cli", message=message, service=service,
-                         timestamp=datetime.now(UTC))
+        event = LogEvent(
+            source="cli", message=message, service=service, timestamp=datetime.now(UTC)
+        )
         change = simulate_incident(session, detector, event, title=title, severity=severity)
-    console.print(f"incident #{change.incident_id} {change.kind} (fingerprint {change.fingerprint})")
+    console.print(
+        f"incident #{change.incident_id} {change.kind} (fingerprint {change.fingerprint})"
+    )
 
 
 def register(app: typer.Typer) -> None:

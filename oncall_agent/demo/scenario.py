@@ -50,8 +50,17 @@ class DemoWorld:
 
     def service_command(self) -> list[str]:
         """The argv that starts the service (the restart backend uses the same)."""
-        return [sys.executable, "-m", "oncall_agent.demo.service", "--port", str(self.port),
-                "--log-file", str(self.log_file), "--archive-dir", str(self.archive)]
+        return [
+            sys.executable,
+            "-m",
+            "oncall_agent.demo.service",
+            "--port",
+            str(self.port),
+            "--log-file",
+            str(self.log_file),
+            "--archive-dir",
+            str(self.archive),
+        ]
 
 
 def free_port() -> int:
@@ -92,8 +101,13 @@ def executor_config(world: DemoWorld) -> ExecutorConfig:
 def start_service(world: DemoWorld, timeout_s: float = 20.0) -> int:
     """Start the service detached, write its pidfile, and wait until it is healthy."""
     out = (world.root / "service.out").open("ab")
-    proc = subprocess.Popen(world.service_command(), stdout=out, stderr=out,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        world.service_command(),
+        stdout=out,
+        stderr=out,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     out.close()
     world.pidfile.write_text(str(proc.pid))
     deadline = time.monotonic() + timeout_s
@@ -111,8 +125,11 @@ def misbehave(world: DemoWorld) -> dict[str, int]:
     """Make the service log its bursts: pool exhausted, disk full, an unknown error, memory."""
     counts = {"pool": 400, "disk": 60, "unknown": 12, "memory": 8}
     for kind, count in counts.items():
-        response = httpx.post(f"http://127.0.0.1:{world.port}/admin/break/{kind}",
-                              headers={"X-Count": str(count)}, timeout=30.0)
+        response = httpx.post(
+            f"http://127.0.0.1:{world.port}/admin/break/{kind}",
+            headers={"X-Count": str(count)},
+            timeout=30.0,
+        )
         response.raise_for_status()
     return counts
 

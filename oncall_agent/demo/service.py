@@ -78,11 +78,17 @@ def burst_memory(state: ServiceState, count: int) -> None:
     """Two kinds of memory errors: the report builder's and the cache warm-up's."""
     for _ in range(count):
         rid = uuid.uuid4().hex[:12]
-        state.log("ERROR", "reports",
-                  f"MemoryError: cannot allocate {random.randint(128, 512)} MiB for report buffer "
-                  f"request_id={rid}")
-        state.log("ERROR", "cache",
-                  f"warm-up failed: Cannot allocate memory for shard {random.randint(1, 64)}")
+        state.log(
+            "ERROR",
+            "reports",
+            f"MemoryError: cannot allocate {random.randint(128, 512)} MiB for report buffer "
+            f"request_id={rid}",
+        )
+        state.log(
+            "ERROR",
+            "cache",
+            f"warm-up failed: Cannot allocate memory for shard {random.randint(1, 64)}",
+        )
 
 
 BURSTS = {"pool": burst_pool, "disk": burst_disk, "unknown": burst_unknown, "memory": burst_memory}
@@ -107,7 +113,7 @@ def make_handler(state: ServiceState) -> type[BaseHTTPRequestHandler]:
                 else:
                     self._reply(200, {"status": "ok"})
                 return
-            state.log("INFO", "http", f'GET {self.path} 200 {random.randint(2, 40)}ms')
+            state.log("INFO", "http", f"GET {self.path} 200 {random.randint(2, 40)}ms")
             self._reply(200, {"ok": True})
 
         def do_POST(self) -> None:
@@ -119,7 +125,7 @@ def make_handler(state: ServiceState) -> type[BaseHTTPRequestHandler]:
             BURSTS[kind](state, min(count, 10_000))
             self._reply(200, {"broken": kind, "lines": count})
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             """Silence the default stderr access log; the service writes its own."""
 
     return Handler

@@ -11,7 +11,13 @@ from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
 from oncall_agent.resolution.analysis import Analysis
 from oncall_agent.resolution.decision import action_target
 from oncall_agent.settings import get_settings
-from oncall_agent.store.actions import finish_action, get_by_key, mark_abandoned, mark_running, reserve_action
+from oncall_agent.store.actions import (
+    finish_action,
+    get_by_key,
+    mark_abandoned,
+    mark_running,
+    reserve_action,
+)
 from oncall_agent.store.audit import audit
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import get_incident
@@ -73,8 +79,15 @@ def _reserve(engine: Engine, analysis: Analysis, key: str, digest: str, who: str
             dry_run=dry,
         )
         assert run.id is not None
-        audit(session, "action_reserved", actor=who, incident_id=analysis.incident_id,
-              action_run_id=run.id, key=key, params_hash=digest)
+        audit(
+            session,
+            "action_reserved",
+            actor=who,
+            incident_id=analysis.incident_id,
+            action_run_id=run.id,
+            key=key,
+            params_hash=digest,
+        )
         run_id = run.id
     with session_scope(engine) as session:
         mark_running(session, run_id)
@@ -137,7 +150,9 @@ def execute_action(
     output = truncate(redact(result.output, secrets), limit)
     if dry_run:
         status = ActionStatus.DRY_RUN
-    elif result.status is ActionStatus.SUCCEEDED and verification is not None and not verification.ok:
+    elif (
+        result.status is ActionStatus.SUCCEEDED and verification is not None and not verification.ok
+    ):
         status = ActionStatus.FAILED  # it ran, but the problem is still there
     else:
         status = result.status
@@ -150,9 +165,15 @@ def execute_action(
             verification=verification.model_dump() if verification else None,
             verified=verification.ok if verification else None,
         )
-        audit(session, "action_finished", actor=triggered_by, incident_id=analysis.incident_id,
-              action_run_id=run_id, status=status.value,
-              verified=verification.ok if verification else None)
+        audit(
+            session,
+            "action_finished",
+            actor=triggered_by,
+            incident_id=analysis.incident_id,
+            action_run_id=run_id,
+            status=status.value,
+            verified=verification.ok if verification else None,
+        )
     return ActionOutcome(
         action=run.action,
         target=run.target,

@@ -90,7 +90,11 @@ def analyze_incident(
         analysis.match_score, analysis.match_reasons = best.score, list(best.reasons)
         analysis.confidence = round(score.value, 4)
         analysis.confidence_explanation = score.explanation
-        analysis.risk, analysis.autonomy, analysis.solution = spec.risk, spec.autonomy, spec.solution
+        analysis.risk, analysis.autonomy, analysis.solution = (
+            spec.risk,
+            spec.autonomy,
+            spec.solution,
+        )
         if spec.action is not None:
             try:
                 analysis.action = render_action(

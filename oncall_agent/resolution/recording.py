@@ -40,12 +40,13 @@ def escalate_incident(
     """Mark the incident escalated and tell humans why, with what was tried."""
     with session_scope(engine) as session:
         incident = set_status(session, incident_id, IncidentStatus.ESCALATED)
-        incident.decision_reasons = list(reasons)  # the full why, including what came after deciding
+        incident.decision_reasons = list(
+            reasons
+        )  # the full why, including what came after deciding
         session.add(incident)
         runs = runs_for_incident(session, incident_id)
         notification = compose_escalation(incident, reasons, runs, ui_url)
-        audit(session, "escalated", incident_id=incident_id, reasons=reasons,
-              channel=notifier.name)
+        audit(session, "escalated", incident_id=incident_id, reasons=reasons, channel=notifier.name)
     notifier.send(notification)
 
 
@@ -58,13 +59,17 @@ def escalation_reasons(
     """Why a human is needed, in the words the notification will use."""
     why = list(reasons)
     if decision is Decision.ASK_APPROVAL and not approvals_enabled:
-        why.append("approval is required, and approvals by pause are not enabled: escalated instead")
+        why.append(
+            "approval is required, and approvals by pause are not enabled: escalated instead"
+        )
     elif decision is Decision.ASK_APPROVAL and outcome is None:
         why.append("approval was required and not given: nothing ran")
     if decision is Decision.SHADOW:
         why.append("the knowledge entry is in shadow mode: the agent only records what it would do")
     if outcome is not None and outcome.status is not ActionStatus.SUCCEEDED:
-        why.append(f"the action {outcome.action} ended {outcome.status.value}: {outcome.verification}")
+        why.append(
+            f"the action {outcome.action} ended {outcome.status.value}: {outcome.verification}"
+        )
     elif outcome is not None and outcome.verified is False:
         why.append(f"the action ran but verification failed: {outcome.verification}")
     return why

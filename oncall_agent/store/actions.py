@@ -1,4 +1,4 @@
-"""Repository functions for action runs: reserve an idempotency key, finish, count for guardrails."""
+"""Repository functions for action runs: reserve a key, finish, count for guardrails."""
 
 from __future__ import annotations
 

@@ -66,10 +66,12 @@ def _absorb(session: Session, draft: IncidentDraft, sample_limit: int) -> int | 
 
 
 def _reopen(session: Session, draft: IncidentDraft, window: timedelta, now: datetime) -> int | None:
-    """Reopen the most recent resolved incident with this fingerprint if it was resolved recently."""
+    """Reopen the latest resolved incident with this fingerprint if it was resolved recently."""
     row = session.exec(
         select(Incident)
-        .where(Incident.fingerprint == draft.fingerprint, Incident.status == IncidentStatus.RESOLVED)
+        .where(
+            Incident.fingerprint == draft.fingerprint, Incident.status == IncidentStatus.RESOLVED
+        )
         .order_by(col(Incident.resolved_at).desc())
     ).first()
     if row is None or row.resolved_at is None or now - row.resolved_at > window:
@@ -162,9 +164,7 @@ def get_incident(session: Session, incident_id: int) -> Incident:
     return row
 
 
-def list_incidents(
-    session: Session, status: str | None = None, limit: int = 100
-) -> list[Incident]:
+def list_incidents(session: Session, status: str | None = None, limit: int = 100) -> list[Incident]:
     """Incidents, most recently seen first, optionally with one status."""
     query = select(Incident).order_by(col(Incident.last_seen).desc()).limit(limit)
     if status:

@@ -46,8 +46,10 @@ def _ts(*, default_now: bool = False, index: bool = False) -> Any:
 
 def _json(default: Any = None) -> Any:
     """A JSON column (JSON on SQLite, JSON on PostgreSQL)."""
-    return Field(default_factory=lambda: default() if callable(default) else default,
-                 sa_column=Column(JSON, nullable=True))
+    return Field(
+        default_factory=lambda: default() if callable(default) else default,
+        sa_column=Column(JSON, nullable=True),
+    )
 
 
 class Incident(SQLModel, table=True):

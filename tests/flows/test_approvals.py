@@ -43,13 +43,22 @@ def world(data_dir: Path, tmp_path: Path) -> dict[str, Any]:
     engine = get_engine()
     upgrade(engine)
     with session_scope(engine) as session:
-        add_entry(session, KnowledgeEntrySpec(
-            key="spool-full", title="Spool folder full", patterns=[r"spool is full"],
-            categories=["disk"], solution="Delete old spool files",
-            action=ActionSpec(name="cleanup_files", params={"root": str(logs), "pattern": "*.log",
-                                                            "older_than_s": 3600}),
-            risk=RiskClass.LOW, autonomy=AutonomyMode.APPROVE,
-        ))
+        add_entry(
+            session,
+            KnowledgeEntrySpec(
+                key="spool-full",
+                title="Spool folder full",
+                patterns=[r"spool is full"],
+                categories=["disk"],
+                solution="Delete old spool files",
+                action=ActionSpec(
+                    name="cleanup_files",
+                    params={"root": str(logs), "pattern": "*.log", "older_than_s": 3600},
+                ),
+                risk=RiskClass.LOW,
+                autonomy=AutonomyMode.APPROVE,
+            ),
+        )
         incident_id = open_or_update_incident(
             session, draft_for("ERROR spool is full on spool01", "disk"), reopen_window_s=60
         ).incident_id
@@ -81,8 +90,13 @@ async def _cli(*args: str) -> tuple[int, str]:
     """Run the `oncall` CLI in another process against the harness's API."""
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "flows.cli", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "flows.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await proc.communicate()
     return proc.returncode or 0, out.decode()
@@ -91,8 +105,12 @@ async def _cli(*args: str) -> tuple[int, str]:
 async def _resolve_while(answer: Any) -> dict[str, object]:
     """Run the resolution and, concurrently, the human's answer."""
     run = asyncio.create_task(
-        resolve_incident(WORLD["incident"], policy_block="approvals", targets_block="approvals",
-                         return_state=True)
+        resolve_incident(
+            WORLD["incident"],
+            policy_block="approvals",
+            targets_block="approvals",
+            return_state=True,
+        )
     )
     await answer()
     state = await run
@@ -139,15 +157,18 @@ def test_cli_approval_from_another_process_runs_the_action(world: dict[str, Any]
     [
         ({"decision": "reject", "approver": "bob", "comment": "not now"}, {}, "'reject'"),
         (None, {}, "not an explicit 'approve'"),
-        ({"decision": "approve", "approver": "mallory"}, {"approvers": {"low": ["bob"]}},
-         "may not approve"),
+        (
+            {"decision": "approve", "approver": "mallory"},
+            {"approvers": {"low": ["bob"]}},
+            "may not approve",
+        ),
     ],
     ids=["rejected", "resumed-without-input", "approver-not-allowed"],
 )
 def test_refused_answers_escalate_and_run_nothing(
     world: dict[str, Any], run_input: dict[str, Any] | None, policy: dict[str, Any], why: str
 ) -> None:
-    """A rejection, an empty resume, or a disallowed approver: nothing runs, the incident escalates."""
+    """A rejection, an empty resume, or a disallowed approver: nothing runs; it escalates."""
     WORLD.update(world)
 
     async def scenario() -> None:
@@ -176,8 +197,10 @@ def test_unanswered_approval_expires_and_escalates(world: dict[str, Any]) -> Non
     WORLD.update(world)
 
     async def scenario() -> None:
-        await _save_blocks(world["logs"], PolicyConfig(
-            approval_poll_interval_s=1, approval_timeout_s={RiskClass.LOW: 3}))
+        await _save_blocks(
+            world["logs"],
+            PolicyConfig(approval_poll_interval_s=1, approval_timeout_s={RiskClass.LOW: 3}),
+        )
 
         async def nobody() -> None:
             return None

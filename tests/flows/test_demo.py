@@ -57,8 +57,9 @@ def test_demo_heals_the_service_cleans_the_disk_and_escalates_the_unknown(data_d
     # Two memory incidents ask for approval: the demo's engineer approves one, the other expires.
     approved, expired = sorted(by_category["memory"], key=lambda i: i.status != "resolved")
     assert (approved.status, expired.status) == (IncidentStatus.RESOLVED, IncidentStatus.ESCALATED)
-    assert [a.status for a in approvals] == ["approved", "expired"] or \
-        [a.status for a in approvals] == ["expired", "approved"]
+    assert [a.status for a in approvals] == ["approved", "expired"] or [
+        a.status for a in approvals
+    ] == ["expired", "approved"]
     assert any("oncall approve" in line for line in report.approvals)
 
     assert sorted(r.action for r in runs) == ["cleanup_files", "restart_service", "restart_service"]

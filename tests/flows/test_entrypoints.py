@@ -25,7 +25,7 @@ def test_every_prefect_yaml_entrypoint_is_a_flow() -> None:
 
 
 def test_core_package_never_imports_prefect() -> None:
-    """Importing every oncall_agent module leaves prefect unimported (checked in a fresh process)."""
+    """Importing every oncall_agent module leaves prefect unimported (in a fresh process)."""
     import subprocess
     import sys
 
@@ -36,6 +36,12 @@ def test_core_package_never_imports_prefect() -> None:
         "    importlib.import_module(m.name)\n"
         "print('prefect' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
     assert out.stdout.strip() == "False"

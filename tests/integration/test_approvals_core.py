@@ -29,7 +29,10 @@ def _analysis(engine: Engine, root: Path, risk: RiskClass = RiskClass.LOW) -> An
     with session_scope(engine) as session:
         inc = open_or_update_incident(session, draft_for("disk full", "disk"), reopen_window_s=60)
     return Analysis(
-        incident_id=inc.incident_id, service="api", risk=risk, confidence=0.5,
+        incident_id=inc.incident_id,
+        service="api",
+        risk=risk,
+        confidence=0.5,
         action=ActionSpec(name="cleanup_files", params={"root": str(root), "pattern": "*.log"}),
     )
 
@@ -49,8 +52,9 @@ def test_an_answer_after_expiry_is_refused(engine: Engine, tmp_path: Path) -> No
     approval = request_approval(engine, _analysis(engine, tmp_path), POLICY)
     assert approval.id is not None
     late = utcnow() + timedelta(hours=2)
-    verdict = judge_answer(engine, approval.id, ApprovalAnswer(decision="approve", approver="b"),
-                           POLICY, now=late)
+    verdict = judge_answer(
+        engine, approval.id, ApprovalAnswer(decision="approve", approver="b"), POLICY, now=late
+    )
     assert not verdict.approved and "expired" in " ".join(verdict.reasons)
 
 
@@ -59,8 +63,9 @@ def test_four_eyes_refuses_the_requester(engine: Engine, tmp_path: Path) -> None
     analysis = _analysis(engine, tmp_path, RiskClass.CRITICAL)
     approval = request_approval(engine, analysis, POLICY, requested_by="carol")
     assert approval.id is not None
-    verdict = judge_answer(engine, approval.id, ApprovalAnswer(decision="approve", approver="carol"),
-                           POLICY)
+    verdict = judge_answer(
+        engine, approval.id, ApprovalAnswer(decision="approve", approver="carol"), POLICY
+    )
     assert not verdict.approved and "second person" in " ".join(verdict.reasons)
 
 
@@ -78,8 +83,9 @@ def test_parameters_changed_after_approval_do_not_run(engine: Engine, tmp_path: 
     analysis = _analysis(engine, tmp_path)
     approval = request_approval(engine, analysis, POLICY)
     assert approval.id is not None
-    verdict = judge_answer(engine, approval.id, ApprovalAnswer(decision="approve", approver="b"),
-                           POLICY)
+    verdict = judge_answer(
+        engine, approval.id, ApprovalAnswer(decision="approve", approver="b"), POLICY
+    )
     tampered = analysis.with_parameters({"root": str(tmp_path), "pattern": "*"})
     executor = build_executor("cleanup_files", ExecutorConfig(cleanup_roots=[tmp_path]))
     with pytest.raises(ActionRejected, match="differ from the approved"):

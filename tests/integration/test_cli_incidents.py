@@ -44,20 +44,41 @@ def test_commands_refuse_an_unmigrated_store(cli_store: Path) -> None:
 def test_human_resolution_of_an_unknown_incident_teaches_a_new_entry(cli_store: Path) -> None:
     """A solution given for an unmatched incident becomes an entry that matches the next one."""
     assert "built-in entries added" in oncall("db", "upgrade")
-    out = oncall("simulate-incident", "--title", "ledger mismatch", "--service", "billing",
-                 "--message", "ERROR reconciliation failed for batch 4411: checksum mismatch")
+    out = oncall(
+        "simulate-incident",
+        "--title",
+        "ledger mismatch",
+        "--service",
+        "billing",
+        "--message",
+        "ERROR reconciliation failed for batch 4411: checksum mismatch",
+    )
     incident_id = re.search(r"incident #(\d+) opened", out).group(1)  # type: ignore[union-attr]
     assert "ledger mismatch" in oncall("incidents")
     assert "checksum mismatch" in oncall("show", incident_id)
 
-    learned = oncall("resolve", incident_id, "--solution", "re-ran the reconciliation job",
-                     "--success", "--note", "upstream late")
+    learned = oncall(
+        "resolve",
+        incident_id,
+        "--solution",
+        "re-ran the reconciliation job",
+        "--success",
+        "--note",
+        "upstream late",
+    )
     assert "new knowledge entry" in learned
     assert "resolved" in oncall("incidents", "--status", "resolved")
     assert "ledger mismatch" in oncall("kb", "search", "reconciliation checksum")
 
-    again = oncall("simulate-incident", "--title", "ledger mismatch", "--service", "billing",
-                   "--message", "ERROR reconciliation failed for batch 9120: checksum mismatch")
+    again = oncall(
+        "simulate-incident",
+        "--title",
+        "ledger mismatch",
+        "--service",
+        "billing",
+        "--message",
+        "ERROR reconciliation failed for batch 9120: checksum mismatch",
+    )
     assert f"incident #{incident_id} reopened" in again
     analysis = analyze_incident(get_engine(), int(incident_id), {})
     assert analysis.entry_key is not None and analysis.entry_key.startswith("learned-")
@@ -67,8 +88,15 @@ def test_human_resolution_of_an_unknown_incident_teaches_a_new_entry(cli_store: 
 def test_status_counts_incidents(cli_store: Path) -> None:
     """`oncall status` shows the count per status."""
     oncall("db", "upgrade")
-    oncall("simulate-incident", "--title", "t", "--service", "api",
-           "--message", "ERROR connection pool exhausted size=10")
+    oncall(
+        "simulate-incident",
+        "--title",
+        "t",
+        "--service",
+        "api",
+        "--message",
+        "ERROR connection pool exhausted size=10",
+    )
     assert re.search(r"open\s+1", oncall("status"))
 
 

@@ -22,12 +22,22 @@ from oncall_agent.store.tables import Incident
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
 
-def draft(fp: str = "fp-1", count: int = 1, at: datetime = T0, sample: str = "boom") -> IncidentDraft:
+def draft(
+    fp: str = "fp-1", count: int = 1, at: datetime = T0, sample: str = "boom"
+) -> IncidentDraft:
     """A draft as grouping produces it."""
     return IncidentDraft(
-        fingerprint=fp, title="db pool exhausted", service="api", severity=Severity.ERROR,
-        category="database", template="pool exhausted <NUM>", source="test",
-        first_seen=at, last_seen=at, count=count, samples=[sample],
+        fingerprint=fp,
+        title="db pool exhausted",
+        service="api",
+        severity=Severity.ERROR,
+        category="database",
+        template="pool exhausted <NUM>",
+        source="test",
+        first_seen=at,
+        last_seen=at,
+        count=count,
+        samples=[sample],
     )
 
 

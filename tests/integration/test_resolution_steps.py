@@ -32,9 +32,17 @@ NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 def draft_for(message: str, category: str, service: str = "api") -> IncidentDraft:
     """A draft about MESSAGE, as grouping would produce it."""
     return IncidentDraft(
-        fingerprint=f"fp-{category}", title=message, service=service,
-        severity=Severity.ERROR, category=category, template=message, source="test",
-        first_seen=NOW, last_seen=NOW, count=40, samples=[message],
+        fingerprint=f"fp-{category}",
+        title=message,
+        service=service,
+        severity=Severity.ERROR,
+        category=category,
+        template=message,
+        source="test",
+        first_seen=NOW,
+        last_seen=NOW,
+        count=40,
+        samples=[message],
     )
 
 
@@ -61,7 +69,7 @@ def log_dir(tmp_path: Path) -> Path:
 
 
 def test_disk_full_is_cleaned_once_verified_and_learned(engine: Engine, log_dir: Path) -> None:
-    """A disk-full incident executes cleanup once; a retry reuses the stored run; the entry learns."""
+    """Disk full: cleanup runs once, a retry reuses the stored run, and the entry learns."""
     inc = _open(engine, "write failed: [Errno 28] No space left on device", "disk")
     analysis = analyze_incident(engine, inc, {"api": {"log_dir": str(log_dir)}})
     assert analysis.entry_key == "disk-full"
@@ -137,8 +145,14 @@ def test_circuit_breaker_escalates_after_repeated_failures(engine: Engine, log_d
     analysis = analyze_incident(engine, inc, {"api": {"log_dir": str(log_dir)}})
     with session_scope(engine) as session:
         for i in range(3):
-            session.add(ActionRun(idempotency_key=f"old-{i}", action="cleanup_files",
-                                  target=f"cleanup_files:{log_dir}", status="failed"))
+            session.add(
+                ActionRun(
+                    idempotency_key=f"old-{i}",
+                    action="cleanup_files",
+                    target=f"cleanup_files:{log_dir}",
+                    status="failed",
+                )
+            )
     decision = decide_incident(engine, analysis, PolicyConfig(), {"cleanup_files"})
     assert decision.decision is Decision.ESCALATE
     assert any("circuit" in r for r in decision.reasons)
