@@ -13,10 +13,34 @@ from itertools import product
 from pathlib import Path
 
 SERVICE = "bench-api"
-_FIRST = ("amber", "brisk", "cobalt", "dusky", "ember", "frosty", "golden", "hazel", "ivory",
-          "jade", "khaki", "lunar")
-_SECOND = ("anchor", "beacon", "cinder", "delta", "falcon", "glacier", "harbor", "island",
-           "juniper", "kestrel", "lagoon", "meadow")
+_FIRST = (
+    "amber",
+    "brisk",
+    "cobalt",
+    "dusky",
+    "ember",
+    "frosty",
+    "golden",
+    "hazel",
+    "ivory",
+    "jade",
+    "khaki",
+    "lunar",
+)
+_SECOND = (
+    "anchor",
+    "beacon",
+    "cinder",
+    "delta",
+    "falcon",
+    "glacier",
+    "harbor",
+    "island",
+    "juniper",
+    "kestrel",
+    "lagoon",
+    "meadow",
+)
 _THIRD = ("ledger", "router", "mailer", "indexer", "scheduler", "gateway")
 _KINDS = (
     "reconciliation failed for batch 4242 in {c}: checksum mismatch expected=ab12 actual=cd34",

@@ -1,4 +1,4 @@
-"""A real `prefect server start` per backend for the benchmarks, stopped (and its database dropped) after.
+"""A real `prefect server start` per backend for the benchmarks, stopped (database dropped) after.
 
 SQLite: the server's database lives in a fresh PREFECT_HOME. PostgreSQL: a throwaway database on
 127.0.0.1:5432 (user postgres, trust auth), created here and dropped with FORCE at the end.
@@ -94,8 +94,9 @@ def wait_healthy(api_url: str, proc: subprocess.Popen[bytes], log_file: Path) ->
             if httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200:
                 return
         time.sleep(0.5)
-    raise RuntimeError(f"prefect server at {api_url} not healthy after {HEALTH_TIMEOUT_S}s; "
-                       f"see {log_file}")
+    raise RuntimeError(
+        f"prefect server at {api_url} not healthy after {HEALTH_TIMEOUT_S}s; see {log_file}"
+    )
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -126,13 +127,27 @@ def prefect_server(backend: str, workdir: Path) -> Iterator[RunningServer]:
         port = free_port()
         api_url = f"http://127.0.0.1:{port}/api"
         log_file = home / "server.log"
-        argv = [prefect_bin(), "server", "start", "--host", "127.0.0.1", "--port", str(port),
-                "--no-ui", "--analytics-off"]
+        argv = [
+            prefect_bin(),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-ui",
+            "--analytics-off",
+        ]
         started = time.monotonic()
         with log_file.open("ab") as out:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env=server_env(home, db_url),
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=server_env(home, db_url),
+                start_new_session=True,
+            )
         # Registered before waiting, so a failed start still stops the process (and then the
         # database is dropped, in the reverse order of the exit stack).
         stack.callback(stop, proc)

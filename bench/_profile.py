@@ -12,10 +12,11 @@ import asyncio
 import io
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from statistics import mean
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -27,7 +28,6 @@ from prefect.client.schemas.filters import (
 
 PAGE = 200
 LOAD_REPEATS = 10
-T = TypeVar("T")
 
 
 async def _all_pages(read: Callable[..., Any], **kwargs: Any) -> list[Any]:
@@ -71,8 +71,9 @@ async def flow_run_profile(parent_id: UUID) -> dict[str, Any]:
         parent = await client.read_flow_run(parent_id)
         subs = await _all_pages(
             client.read_flow_runs,
-            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(
-                any_=[parent_id])),
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent_id])
+            ),
         )
         tasks = await _task_runs(client, [s.id for s in subs], expected_min=len(subs))
     by_name: dict[str, list[float | None]] = defaultdict(list)
@@ -106,17 +107,18 @@ async def time_block_loads(name: str) -> dict[str, float]:
     return out
 
 
-def _timed(clock: dict[str, list[float]], step: str, fn: Callable[[], T]) -> T:
-    """Call FN, adding its duration to CLOCK[STEP]."""
+@contextmanager
+def _clocked(clock: dict[str, list[float]], step: str) -> Iterator[None]:
+    """Add the duration of the block to CLOCK[STEP]."""
     started = time.perf_counter()
-    value = fn()
+    yield
     clock[step].append(time.perf_counter() - started)
-    return value
 
 
 def time_core(workdir: Path, n: int) -> dict[str, Any]:
-    """One resolution's steps per incident, sequentially on a fresh SQLite store, without Prefect."""
+    """One resolution's steps per incident, in turn, on a fresh SQLite store, without Prefect."""
     from _logs import SERVICE, write_log
+
     from oncall_agent.executors.config import ExecutorConfig
     from oncall_agent.executors.registry import configured_actions
     from oncall_agent.notify.console import ConsoleOutboxNotifier
@@ -138,25 +140,29 @@ def time_core(workdir: Path, n: int) -> dict[str, Any]:
         seed_defaults(session)
     log = write_log(workdir / "core.log", n)
     clock: dict[str, list[float]] = defaultdict(list)
-    _timed(clock, "scan", lambda: scan_source(engine, FileSource([str(log)], service=SERVICE), "k"))
+    with _clocked(clock, "scan"):
+        scan_source(engine, FileSource([str(log)], service=SERVICE), "core")
     with session_scope(engine) as session:
         pending = pending_resolution(session)
     notifier = ConsoleOutboxNotifier(workdir / "outbox.jsonl", stream=io.StringIO())
     policy, allowed = PolicyConfig(), configured_actions(ExecutorConfig())
-    for inc in pending:
-        def claim(i: int = inc) -> bool:
-            with session_scope(engine) as session:
-                return claim_for_resolution(session, i)
-
-        _timed(clock, "claim", claim)
-        analysis = _timed(clock, "analyze", lambda i=inc: analyze_incident(engine, i, {}))
-        decision = _timed(clock, "decide",
-                          lambda a=analysis: decide_incident(engine, a, policy, allowed))
-        _timed(clock, "escalate", lambda i=inc, d=decision: escalate_incident(
-            engine, i, d.reasons, notifier))
-        _timed(clock, "summarize", lambda i=inc: incident_summary(engine, i))
+    for incident_id in pending:
+        with _clocked(clock, "claim"), session_scope(engine) as session:
+            claim_for_resolution(session, incident_id)
+        with _clocked(clock, "analyze"):
+            analysis = analyze_incident(engine, incident_id, {})
+        with _clocked(clock, "decide"):
+            decision = decide_incident(engine, analysis, policy, allowed)
+        with _clocked(clock, "escalate"):
+            escalate_incident(engine, incident_id, decision.reasons, notifier)
+        with _clocked(clock, "summarize"):
+            incident_summary(engine, incident_id)
     engine.dispose()
     steps = {k: _ms(list(v)) for k, v in clock.items() if k != "scan"}
     per_incident = sum(sum(v) for k, v in clock.items() if k != "scan") / max(1, len(pending))
-    return {"scan_ms": _ms(list(clock["scan"])), "step_ms": steps,
-            "per_incident_ms": round(per_incident * 1000, 1), "incidents": len(pending)}
+    return {
+        "scan_ms": _ms(list(clock["scan"])),
+        "step_ms": steps,
+        "per_incident_ms": round(per_incident * 1000, 1),
+        "incidents": len(pending),
+    }

@@ -57,20 +57,42 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 def print_table(rows: list[Row]) -> None:
     """The main table, one line per backend and size."""
-    head = ("backend", "N", "agent s", "agent s/inc", "bare s", "bare s/inc", "ratio",
-            "decided", "last decision s", "503 retries a/b")
+    head = (
+        "backend",
+        "N",
+        "agent s",
+        "agent s/inc",
+        "bare s",
+        "bare s/inc",
+        "ratio",
+        "decided",
+        "last decision s",
+        "503 retries a/b",
+    )
     lines = [head]
     for r in rows:
-        lines.append((
-            r.backend, str(r.n), _fmt(r.agent_s), _fmt(r.agent_s / r.n, 3), _fmt(r.bare_s),
-            _fmt(r.bare_s / r.n, 3), _fmt(r.ratio), f"{'yes' if r.all_decided else 'NO'} "
-            f"({r.decided}/{r.n})", _fmt(r.agent.get("last_decision_s")),
-            f"{_retries(r.agent)}/{_retries(r.bare)}",
-        ))
+        lines.append(
+            (
+                r.backend,
+                str(r.n),
+                _fmt(r.agent_s),
+                _fmt(r.agent_s / r.n, 3),
+                _fmt(r.bare_s),
+                _fmt(r.bare_s / r.n, 3),
+                _fmt(r.ratio),
+                f"{'yes' if r.all_decided else 'NO'} ({r.decided}/{r.n})",
+                _fmt(r.agent.get("last_decision_s")),
+                f"{_retries(r.agent)}/{_retries(r.bare)}",
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     for i, line in enumerate(lines):
-        print("  ".join(cell.rjust(w) if j else cell.ljust(w)
-                        for j, (cell, w) in enumerate(zip(line, widths, strict=True))))
+        print(
+            "  ".join(
+                cell.rjust(w) if j else cell.ljust(w)
+                for j, (cell, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
         if i == 0:
             print("  ".join("-" * w for w in widths))
     _print_marginal(rows)
@@ -85,8 +107,10 @@ def _print_marginal(rows: list[Row]) -> None:
         lo, hi = mine[0], mine[-1]
         span = hi.n - lo.n
         agent, bare = (hi.agent_s - lo.agent_s) / span, (hi.bare_s - lo.bare_s) / span
-        print(f"{backend}: per extra incident (N {lo.n}->{hi.n}): agent {agent:.3f}s, "
-              f"bare {bare:.3f}s, ratio {agent / bare if bare > 0 else float('inf'):.2f}")
+        print(
+            f"{backend}: per extra incident (N {lo.n}->{hi.n}): agent {agent:.3f}s, "
+            f"bare {bare:.3f}s, ratio {agent / bare if bare > 0 else float('inf'):.2f}"
+        )
 
 
 def print_profiles(rows: list[Row]) -> None:
@@ -97,17 +121,28 @@ def print_profiles(rows: list[Row]) -> None:
         if not agent or not bare:
             continue
         print(f"\nprofile {backend} N={row.n} (means per subflow, ms):")
-        print(f"  subflow life (created->end): agent {agent['subflow_life_ms']}, "
-              f"bare {bare['subflow_life_ms']}")
-        print(f"  subflow running (start->end): agent {agent['subflow_running_ms']}, "
-              f"bare {bare['subflow_running_ms']}")
-        print(f"  inside tasks: agent {agent['subflow_tasks_ms']} "
-              f"({agent['tasks_per_subflow']} tasks/subflow); per task: {agent['task_ms']}")
+        print(
+            f"  subflow life (created->end): agent {agent['subflow_life_ms']}, "
+            f"bare {bare['subflow_life_ms']}"
+        )
+        print(
+            f"  subflow running (start->end): agent {agent['subflow_running_ms']}, "
+            f"bare {bare['subflow_running_ms']}"
+        )
+        print(
+            f"  inside tasks: agent {agent['subflow_tasks_ms']} "
+            f"({agent['tasks_per_subflow']} tasks/subflow); per task: {agent['task_ms']}"
+        )
         print(f"  block load per call: {agent['block_load_ms']} (2 loads per subflow)")
         core = agent["core"]
-        print(f"  core alone, no Prefect (SQLite store, sequential): "
-              f"{core['per_incident_ms']} ms/incident; steps {core['step_ms']}; "
-              f"scan of {core['incidents']} lines {core['scan_ms']} ms")
+        if "error" in core:
+            print(f"  core alone, no Prefect: not measured ({core['error']})")
+            continue
+        print(
+            f"  core alone, no Prefect (SQLite store, sequential): "
+            f"{core['per_incident_ms']} ms/incident; steps {core['step_ms']}; "
+            f"scan of {core['incidents']} lines {core['scan_ms']} ms"
+        )
 
 
 def verdicts(rows: list[Row]) -> bool:
@@ -117,16 +152,20 @@ def verdicts(rows: list[Row]) -> bool:
     for r in rows:
         passed = r.ratio <= MAX_RATIO and r.all_decided
         ok &= passed
-        print(f"{'PASS' if passed else 'FAIL'}  {r.backend} N={r.n}: agent/bare {r.ratio:.2f} "
-              f"(target <= {MAX_RATIO}), all decided: {r.all_decided}")
+        print(
+            f"{'PASS' if passed else 'FAIL'}  {r.backend} N={r.n}: agent/bare {r.ratio:.2f} "
+            f"(target <= {MAX_RATIO}), all decided: {r.all_decided}"
+        )
     pg = [r for r in rows if r.backend == "postgresql" and r.n == PG_TARGET_N]
     for r in pg:
         retries = _retries(r.agent)
         passed = r.agent_s <= PG_TARGET_S and r.all_decided and retries == 0
         ok &= passed
-        print(f"{'PASS' if passed else 'FAIL'}  postgresql N={r.n} decided in {r.agent_s:.1f}s "
-              f"(target <= {PG_TARGET_S:.0f}s), all decided: {r.all_decided}, "
-              f"503 retries: {retries}")
+        print(
+            f"{'PASS' if passed else 'FAIL'}  postgresql N={r.n} decided in {r.agent_s:.1f}s "
+            f"(target <= {PG_TARGET_S:.0f}s), all decided: {r.all_decided}, "
+            f"503 retries: {retries}"
+        )
     if not pg:
         print(f"(the {PG_TARGET_N}-incident PostgreSQL target was not measured in this run)")
     print("overall:", "PASS" if ok else "FAIL")

@@ -1,4 +1,4 @@
-"""Benchmark: time from a detection run's start to every decision recorded, vs a bare subflow fan-out.
+"""Benchmark: from a detection run's start to every decision recorded, vs a bare subflow fan-out.
 
     .venv/bin/python bench/resolve.py [--sizes 1,10,100] [--backends sqlite,postgresql]
 
@@ -38,61 +38,85 @@ def default_concurrency() -> int:
     sys.path.insert(0, str(ROOT))
     from flows.detection import detect_incidents
 
-    default = inspect.signature(detect_incidents.fn).parameters["max_concurrent_resolutions"].default
-    return int(default)
+    parameters = inspect.signature(detect_incidents.fn).parameters
+    return int(parameters["max_concurrent_resolutions"].default)
 
 
 def child_env(server: RunningServer, workdir: Path) -> dict[str, str]:
     """A child's environment: the server's API, its own Prefect home and agent data directory."""
     drop = ("PREFECT_", "ONCALL_")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(drop) and k != "DATABASE_URL"}
-    env.update({
-        "PREFECT_API_URL": server.api_url,
-        "PREFECT_HOME": str(workdir / "prefect-client"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "ONCALL_DATA_DIR": str(workdir / "data"),
-    })
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop) and k != "DATABASE_URL"}
+    env.update(
+        {
+            "PREFECT_API_URL": server.api_url,
+            "PREFECT_HOME": str(workdir / "prefect-client"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "ONCALL_DATA_DIR": str(workdir / "data"),
+        }
+    )
     return env
 
 
-def run_child(workload: str, n: int, server: RunningServer, root: Path,
-              concurrency: int, profile: bool) -> dict[str, Any]:
+def run_child(
+    workload: str, n: int, server: RunningServer, root: Path, concurrency: int, profile: bool
+) -> dict[str, Any]:
     """Run one measurement in a fresh process and return its result."""
     workdir = root / f"{server.backend}-{workload}-{n}"
     workdir.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, str(BENCH / "_workloads.py"), workload, str(n),
-            "--concurrency", str(concurrency), "--workdir", str(workdir)]
+    argv = [
+        sys.executable,
+        str(BENCH / "_workloads.py"),
+        workload,
+        str(n),
+        "--concurrency",
+        str(concurrency),
+        "--workdir",
+        str(workdir),
+    ]
     if profile:
         argv.append("--profile")
     log = workdir / "child.log"
     with log.open("wb") as out:
-        proc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-                              env=child_env(server, workdir), timeout=CHILD_TIMEOUT_S,
-                              check=False)
+        proc = subprocess.run(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=child_env(server, workdir),
+            timeout=CHILD_TIMEOUT_S,
+            check=False,
+        )
     text = log.read_text(errors="replace")
     results = [line for line in text.splitlines() if line.startswith(RESULT_PREFIX)]
     if proc.returncode != 0 or not results:
         tail = "\n".join(text.splitlines()[-30:])
-        raise RuntimeError(f"{workload} N={n} on {server.backend} failed "
-                           f"(exit {proc.returncode}); log {log}:\n{tail}")
-    result: dict[str, Any] = json.loads(results[-1][len(RESULT_PREFIX):])
+        raise RuntimeError(
+            f"{workload} N={n} on {server.backend} failed "
+            f"(exit {proc.returncode}); log {log}:\n{tail}"
+        )
+    result: dict[str, Any] = json.loads(results[-1][len(RESULT_PREFIX) :])
     return result
 
 
-def measure_backend(backend: str, sizes: list[int], root: Path, concurrency: int,
-                    profile: bool) -> list[Row]:
+def measure_backend(
+    backend: str, sizes: list[int], root: Path, concurrency: int, profile: bool
+) -> list[Row]:
     """Start a server on BACKEND, measure bare and agent at every size, stop the server."""
     rows: list[Row] = []
     with prefect_server(backend, root) as server:
-        print(f"[{backend}] server healthy after {server.startup_s:.1f}s at {server.api_url}",
-              flush=True)
+        print(
+            f"[{backend}] server healthy after {server.startup_s:.1f}s at {server.api_url}",
+            flush=True,
+        )
         for n in sizes:
             bare = run_child("bare", n, server, root, concurrency, profile)
             agent = run_child("agent", n, server, root, concurrency, profile)
             row = Row(backend, n, agent, bare)
-            print(f"[{backend}] N={n}: agent {row.agent_s:.2f}s, bare {row.bare_s:.2f}s, "
-                  f"decided {row.decided}/{n}", flush=True)
+            print(
+                f"[{backend}] N={n}: agent {row.agent_s:.2f}s, bare {row.bare_s:.2f}s, "
+                f"decided {row.decided}/{n}",
+                flush=True,
+            )
             rows.append(row)
     return rows
 
@@ -104,15 +128,27 @@ def parse_list(text: str) -> list[str]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1,10,100", help="incident counts (default 1,10,100)")
-    parser.add_argument("--backends", default=",".join(BACKENDS),
-                        help="Prefect server databases (default sqlite,postgresql)")
-    parser.add_argument("--concurrency", type=int, default=None,
-                        help="resolutions at a time (default: the detection flow's default)")
-    parser.add_argument("--no-profile", dest="profile", action="store_false",
-                        help="skip the breakdown of where the agent's time goes")
+    parser.add_argument(
+        "--backends",
+        default=",".join(BACKENDS),
+        help="Prefect server databases (default sqlite,postgresql)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="resolutions at a time (default: the detection flow's default)",
+    )
+    parser.add_argument(
+        "--no-profile",
+        dest="profile",
+        action="store_false",
+        help="skip the breakdown of where the agent's time goes",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
     args = parser.parse_args(argv)
     args.sizes = [int(s) for s in parse_list(args.sizes)]

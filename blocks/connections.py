@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from blocks.airflow import AirflowConnection
+from blocks.postgres import PostgresConnection
 
 
 class ConnectionBlock(Protocol):
@@ -22,4 +23,5 @@ class ConnectionBlock(Protocol):
 # client name -> block class; each integration adds its own line.
 CONNECTION_BLOCKS: dict[str, Any] = {
     "airflow": AirflowConnection,
+    "postgres": PostgresConnection,
 }

@@ -8,12 +8,13 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import apause_flow_run
 from prefect.input import RunInput
 
+from flows.common import Channels
 from oncall_agent.approvals import ApprovalAnswer, Verdict
-from oncall_agent.notify.base import Notifier
 from oncall_agent.policy import PolicyConfig
 from oncall_agent.resolution.analysis import Analysis
 from oncall_agent.store.tables import Approval
 from tasks.approvals import expire, judge, notify_requested, request
+from tasks.resolution import deliver
 
 
 class ApprovalInput(RunInput):
@@ -44,7 +45,7 @@ def form_description(approval: Approval, analysis: Analysis) -> str:
 async def ask_for_approval(
     analysis: Analysis,
     policy: PolicyConfig,
-    notifier: Notifier,
+    channels: Channels,
     *,
     requested_by: str,
     flow_run_id: str | None,
@@ -53,7 +54,8 @@ async def ask_for_approval(
     """Request approval, pause until answered or expired, and return the judged verdict."""
     approval = await request(analysis, policy, requested_by, flow_run_id)
     assert approval.id is not None
-    await notify_requested(approval, analysis, notifier, ui_url)
+    await notify_requested(approval, analysis, channels.outbox, ui_url)
+    await deliver(channels.notifiers, channels.secrets)  # a person must hear of it before we wait
     form = ApprovalInput.with_initial_data(description=form_description(approval, analysis))
     timeout = policy.approval_timeout_for(analysis.risk) if analysis.risk else 3600
     try:

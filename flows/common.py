@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from prefect.context import get_run_context
@@ -9,9 +10,14 @@ from prefect.settings import PREFECT_UI_URL
 
 from blocks.actions import ActionTargets
 from blocks.connections import CONNECTION_BLOCKS
+from blocks.notifications import NotificationRouting, aload_notifiers
 from blocks.policy import ResolutionPolicy
+from oncall_agent.notify.base import Notifier
 from oncall_agent.notify.console import ConsoleOutboxNotifier
+from oncall_agent.notify.outbox import RoutedOutbox
+from oncall_agent.notify.routing import RoutingConfig
 from oncall_agent.settings import get_settings
+from oncall_agent.store.engine import get_engine, session_scope
 
 
 async def load_policy(name: str) -> ResolutionPolicy:
@@ -37,6 +43,26 @@ async def load_clients(targets: ActionTargets) -> dict[str, Any]:
         block = await block_cls.aload(block_name)
         clients[client_name] = block.build_client()
     return clients
+
+
+@dataclass
+class Channels:
+    """Where notifications go: the outbox the flow writes to, and the channels that deliver it."""
+
+    outbox: Notifier
+    notifiers: dict[str, Notifier] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+
+
+async def load_channels(routing_block: str | None) -> Channels:
+    """The routing block's channels (console and the outbox file when none is named)."""
+    if routing_block:
+        routing = (await NotificationRouting.aload(routing_block)).config()
+    else:
+        routing = RoutingConfig(group_wait_s=0)  # console only: nothing to group, say it now
+    notifiers, secrets = await aload_notifiers(routing.all_channels(), default_notifier())
+    outbox = RoutedOutbox(lambda: session_scope(get_engine()), routing, secrets)
+    return Channels(outbox=outbox, notifiers=notifiers, secrets=secrets)
 
 
 def default_notifier() -> ConsoleOutboxNotifier:

@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from prefect import flow
 from prefect.artifacts import acreate_table_artifact
 
 from blocks.airflow import AirflowFailureSource
 from blocks.sources import LogFileSource
+from flows.common import load_channels
 from flows.resolution import resolve_incident
 from tasks.detection import incidents_to_resolve, scan_log_source
-from tasks.resolution import summarize
+from tasks.resolution import deliver, summarize
 
 
 async def _resolve_bounded(
-    incident_ids: list[int], limit: int, policy_block: str, targets_block: str, dry_run: bool
+    incident_ids: list[int], limit: int, options: dict[str, Any]
 ) -> list[dict[str, object]]:
-    """One resolution subflow per incident, at most LIMIT at a time."""
+    """One resolution subflow per incident (with OPTIONS as its parameters), LIMIT at a time."""
     gate = asyncio.Semaphore(max(1, limit))
 
     async def one(incident_id: int) -> dict[str, object]:
         async with gate:
-            state = await resolve_incident(
-                incident_id,
-                policy_block=policy_block,
-                targets_block=targets_block,
-                dry_run=dry_run,
-                return_state=True,
-            )
+            state = await resolve_incident(incident_id, **options, return_state=True)
         if state.is_completed():
             return await state.aresult()  # type: ignore[no-any-return]
         # An expired approval ends its run Failed even though it escalated properly; a crash
@@ -46,6 +42,7 @@ async def detect_incidents(
     targets_block: str = "default",
     max_concurrent_resolutions: int = 4,
     dry_run: bool = False,
+    notifications_block: str | None = None,
     airflow_sources: list[str] | None = None,
 ) -> list[dict[str, object]]:
     """Scan every source block, store incidents, and fan out one resolution per new incident."""
@@ -53,14 +50,21 @@ async def detect_incidents(
         source: LogFileSource = await LogFileSource.aload(name)
         await scan_log_source(source.build(), source_key=f"file-source:{name}")
     for name in airflow_sources or []:
-        airflow = await AirflowFailureSource.aload(name)
-        await scan_log_source(airflow.build(), source_key=f"airflow-source:{name}")
+        airflow: AirflowFailureSource = await AirflowFailureSource.aload(name)
+        # scan_source takes any source with read(cursor); the task's hint still names FileSource.
+        await scan_log_source(airflow.build(), source_key=f"airflow-source:{name}")  # type: ignore[call-overload]
     if not resolve:
         return []
     pending = await incidents_to_resolve()
-    summaries = await _resolve_bounded(
-        pending, max_concurrent_resolutions, policy_block, targets_block, dry_run
-    )
+    options = {
+        "policy_block": policy_block,
+        "targets_block": targets_block,
+        "dry_run": dry_run,
+        "notifications_block": notifications_block,
+    }
+    summaries = await _resolve_bounded(pending, max_concurrent_resolutions, options)
+    channels = await load_channels(notifications_block)
+    await deliver(channels.notifiers, channels.secrets)  # retries what earlier runs could not send
     if summaries:
         await acreate_table_artifact(
             key="detection-summary",

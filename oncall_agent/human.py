@@ -5,10 +5,12 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from oncall_agent.models import IncidentStatus
+from oncall_agent.notify.compose import compose_resolved
+from oncall_agent.notify.dispatch import enqueue_resolved
 from oncall_agent.store.audit import audit
 from oncall_agent.store.incidents import get_incident, set_status
 from oncall_agent.store.knowledge import entry_from_resolution, record_outcome
-from oncall_agent.store.tables import KnowledgeEntry
+from oncall_agent.store.tables import KnowledgeEntry, utcnow
 
 
 def record_human_resolution(
@@ -40,7 +42,11 @@ def record_human_resolution(
             f"new knowledge entry {entry.key} ({entry.autonomy}) will recognise this next time"
         )
     if success:
+        was_escalated = incident.status == IncidentStatus.ESCALATED
         set_status(session, incident_id, IncidentStatus.RESOLVED, note=f"{solution} {note}".strip())
+        if was_escalated:  # the people told of the escalation hear it is over (next dispatch)
+            notice = compose_resolved(incident, note=f"resolved by {actor}: {solution}")
+            enqueue_resolved(session, notice, utcnow(), group_wait_s=0)
     audit(
         session,
         "human_resolution",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from oncall_agent.errors import NotificationError
 from oncall_agent.executors.config import ExecutorConfig
 from oncall_agent.executors.registry import build_executor
 from oncall_agent.notify.base import Notifier
+from oncall_agent.notify.dispatch import DispatchReport, dispatch_due
 from oncall_agent.policy import PolicyConfig, PolicyDecision
 from oncall_agent.resolution.acting import ActionOutcome, execute_action
 from oncall_agent.resolution.analysis import Analysis, analyze_incident
@@ -23,17 +23,6 @@ from oncall_agent.resolution.recording import (
 )
 from oncall_agent.store.engine import get_engine, session_scope
 from oncall_agent.store.incidents import claim_for_resolution
-
-
-def _transient(_task: object, _run: object, state: object) -> bool:
-    """Retry only when a notification channel failed (transient), never on logic errors."""
-    try:
-        state.result()  # type: ignore[attr-defined]
-    except NotificationError:
-        return True
-    except Exception:
-        return False
-    return False
 
 
 @task(name="claim-incident", cache_policy=NO_CACHE)
@@ -90,17 +79,11 @@ async def record(analysis: Analysis, outcome: ActionOutcome) -> bool:
     return await asyncio.to_thread(record_action_outcome, get_engine(), analysis, outcome)
 
 
-@task(
-    name="escalate",
-    cache_policy=NO_CACHE,
-    retries=4,
-    retry_delay_seconds=[2, 10, 30, 60],
-    retry_condition_fn=_transient,
-)
+@task(name="escalate", cache_policy=NO_CACHE)
 async def escalate(
     incident_id: int, reasons: list[str], notifier: Notifier, ui_url: str | None
 ) -> None:
-    """Mark the incident escalated and notify humans."""
+    """Mark the incident escalated and queue the notification (delivery retries on its own)."""
     await asyncio.to_thread(escalate_incident, get_engine(), incident_id, reasons, notifier, ui_url)
 
 
@@ -108,3 +91,14 @@ async def escalate(
 async def summarize(incident_id: int) -> dict[str, object]:
     """The row a user sees for this incident."""
     return await asyncio.to_thread(incident_summary, get_engine(), incident_id)
+
+
+@task(name="deliver-notifications", cache_policy=NO_CACHE)
+async def deliver(notifiers: dict[str, Notifier], secrets: list[str]) -> DispatchReport:
+    """Send what is due in the outbox; a channel that is down keeps its rows for a later run."""
+    report = await asyncio.to_thread(
+        dispatch_due, lambda: session_scope(get_engine()), notifiers, secrets=secrets
+    )
+    for error in report.errors:
+        get_run_logger().warning("notification not delivered yet: %s", error)
+    return report

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from oncall_agent.sources.parsing import split_header
+
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*"
 # Top-level domains that do not look like file extensions or Java packages (no io, py, sh).
@@ -103,10 +105,19 @@ _RULES: tuple[tuple[re.Pattern[str], _Replacement], ...] = (
 )
 
 
-def mask(message: str) -> str:
-    """MESSAGE with variable parts replaced by placeholders, whitespace collapsed."""
+def mask_text(text: str) -> str:
+    """TEXT with variable parts replaced by placeholders, whitespace collapsed."""
     # Whitespace first, so that no rule has to allow for runs of spaces or tabs.
-    text = _SPACES.sub(" ", message).strip()
+    text = _SPACES.sub(" ", text).strip()
     for regex, replacement in _RULES:
         text = regex.sub(replacement, text)
     return text
+
+
+def mask(message: str) -> str:
+    """The template of a log MESSAGE: its body (header dropped) with variable parts masked."""
+    kind, body = split_header(message)
+    if not body:
+        return kind
+    template = mask_text(body)
+    return f"{kind} {template}" if kind else template

@@ -45,7 +45,10 @@ from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
 from oncall_agent.settings import get_settings
 
 VERIFY_KEYS = ("within_s", "interval_s")
-RUN_WITHIN_S = 900.0  # how long verification waits for a cleared or triggered run to finish
+# How long verification waits for a cleared or triggered run to finish. It runs inside the
+# action's target lock (timeout_s + 120 s): for longer runs raise the action's timeout_s and
+# its verify "within_s" together.
+RUN_WITHIN_S = 120.0
 MARK_WITHIN_S = 30.0
 INTERVAL_S = 2.0
 
@@ -113,7 +116,8 @@ class AirflowClearTaskExecutor(_AirflowExecutor):
 
     def plan(self, params: dict[str, Any]) -> ActionPlan:
         """The clear of a task whose instance in the run is failed; ActionRejected otherwise."""
-        reject_unknown_keys(self.name, params, ["dag_id", "task_id", "run_id", "include_downstream"])
+        allowed = ["dag_id", "task_id", "run_id", "include_downstream"]
+        reject_unknown_keys(self.name, params, allowed)
         dag_id = self._dag_id(params)
         task_id = airflow_id(self.name, params, "task_id", AIRFLOW_KEY)
         run_id = airflow_id(self.name, params, "run_id", AIRFLOW_RUN_ID)
@@ -140,7 +144,7 @@ class AirflowClearTaskExecutor(_AirflowExecutor):
                     "include_downstream": downstream},
             description=(
                 f"clear failed task {dag_id}.{task_id} ({tries}) in run {run_id}"
-                f"{' with its failed downstream tasks' if downstream else ''}, "
+                f"{' with its failed or upstream-failed downstream tasks' if downstream else ''}, "
                 "so the scheduler runs it again"
             ),
         )  # fmt: skip
@@ -168,7 +172,9 @@ class AirflowClearTaskExecutor(_AirflowExecutor):
         return self._result(
             ActionStatus.SUCCEEDED,
             f"cleared {', '.join(names)} in run {p['run_id']} of {p['dag_id']}; it runs again",
-            dag_id=p["dag_id"], run_id=p["run_id"], cleared=names,
+            dag_id=p["dag_id"],
+            run_id=p["run_id"],
+            cleared=names,
         )
 
     def verify(

@@ -15,6 +15,7 @@ from oncall_agent.executors.base import Executor
 from oncall_agent.executors.cleanup import CleanupFilesExecutor
 from oncall_agent.executors.config import ExecutorConfig
 from oncall_agent.executors.http_call import HttpCallExecutor
+from oncall_agent.executors.postgres import TerminateQueriesExecutor
 from oncall_agent.executors.restart import RestartServiceExecutor
 from oncall_agent.executors.run_command import RunCommandExecutor
 
@@ -39,6 +40,7 @@ _CLIENT_FACTORIES: dict[str, tuple[str, Callable[..., Executor]]] = {
     "airflow_clear_task": ("airflow", AirflowClearTaskExecutor),
     "airflow_mark_run": ("airflow", AirflowMarkRunExecutor),
     "airflow_trigger_dag": ("airflow", AirflowTriggerDagExecutor),
+    "terminate_queries": ("postgres", TerminateQueriesExecutor),
 }
 
 ACTION_NAMES = tuple(sorted(_FACTORIES))

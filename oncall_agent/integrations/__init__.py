@@ -1,4 +1,4 @@
-"""Clients of the external systems the agent reads from and acts on: one interface, one adapter each.
+"""Clients of the external systems the agent reads from and acts on: an interface and an adapter.
 
 Each `<system>_client` module holds the small interface the core uses (a Protocol and plain
 models, cheap to import); the real adapter over the system's library sits beside it and is only

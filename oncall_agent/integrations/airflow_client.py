@@ -21,9 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # States in which a run or task instance has stopped changing on its own.
 RUN_FINISHED_STATES = frozenset({"success", "failed"})
-TASK_FINISHED_STATES = frozenset(
-    {"success", "failed", "skipped", "upstream_failed", "removed"}
-)
+TASK_FINISHED_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 
 
 class _Lenient(BaseModel):
@@ -87,7 +85,7 @@ class AirflowClient(Protocol):
     def list_task_instances(
         self, *, states: Sequence[str], ended_since: datetime, limit: int, offset: int
     ) -> list[AirflowTaskInstance]:
-        """Task instances of every DAG in STATES that ended at or after ENDED_SINCE, oldest first."""
+        """Task instances of any DAG in STATES that ended at or after ENDED_SINCE, oldest first."""
         ...
 
     def list_dag_runs(
@@ -124,7 +122,7 @@ class AirflowClient(Protocol):
         dry_run: bool,
         timeout_s: float | None = None,
     ) -> list[AirflowTaskInstance]:
-        """Clear the failed instances of TASK_IDS in the run (only failed); those (to be) cleared."""
+        """Clear the failed instances of TASK_IDS in the run; those cleared (or, dry, to be)."""
         ...
 
     def set_dag_run_state(

@@ -20,15 +20,15 @@ from typing import Any
 import httpx
 import urllib3
 from airflow_client.client import ApiClient, Configuration
-from airflow_client.client.api.dag_api import DagApi
+from airflow_client.client.api.dag_api import DAGApi
 from airflow_client.client.api.dag_run_api import DagRunApi
 from airflow_client.client.api.task_instance_api import TaskInstanceApi
 from airflow_client.client.exceptions import OpenApiException
 from airflow_client.client.models import (
     ClearTaskInstancesBody,
     ClearTaskInstancesBodyTaskIdsInner,
-    DAGRunPatchBody,
     DagRunMutableStates,
+    DAGRunPatchBody,
     TriggerDAGRunPostBody,
 )
 from pydantic import ValidationError
@@ -79,18 +79,18 @@ class AirflowRestClient:
         self._verify_tls = verify_tls
         api = ApiClient(config)
         self._api = api
-        self._dags, self._runs, self._tis = DagApi(api), DagRunApi(api), TaskInstanceApi(api)
+        self._dags, self._runs, self._tis = DAGApi(api), DagRunApi(api), TaskInstanceApi(api)
 
     def close(self) -> None:
         """Release the connection pool."""
-        self._api.close()
+        self._api.rest_client.pool_manager.clear()
 
     # -- reads ---------------------------------------------------------------------------
 
     def list_task_instances(
         self, *, states: Sequence[str], ended_since: datetime, limit: int, offset: int
     ) -> list[AirflowTaskInstance]:
-        """Task instances of every DAG in STATES that ended at or after ENDED_SINCE, oldest first."""
+        """Task instances of any DAG in STATES that ended at or after ENDED_SINCE, oldest first."""
         body = self._call(
             "list task instances", _READ, self._tis.get_task_instances_without_preload_content,
             "~", "~", state=list(states), end_date_gte=ended_since, order_by=["end_date"],
@@ -163,7 +163,7 @@ class AirflowRestClient:
         dry_run: bool,
         timeout_s: float | None = None,
     ) -> list[AirflowTaskInstance]:
-        """Clear the failed instances of TASK_IDS in the run (only failed); those (to be) cleared."""
+        """Clear the failed instances of TASK_IDS in the run; those cleared (or, dry, to be)."""
         request = ClearTaskInstancesBody(
             dag_run_id=run_id,
             task_ids=[ClearTaskInstancesBodyTaskIdsInner(t) for t in task_ids],

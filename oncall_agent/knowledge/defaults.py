@@ -183,6 +183,28 @@ _DEADLOCK = KnowledgeEntrySpec(
     autonomy=AutonomyMode.APPROVE,
 )
 
+_PG_LOCK_TIMEOUT = KnowledgeEntrySpec(
+    key="pg-lock-timeout",
+    title="PostgreSQL lock timeout: a session idle in transaction holds the lock",
+    description="Statements are cancelled by lock_timeout (or fail to get a lock with NOWAIT) "
+    "because another session opened a transaction, took row or table locks, and went idle "
+    "without committing.",
+    patterns=[
+        r"canceling statement due to lock timeout",
+        r"LockNotAvailable",
+        r"could not obtain lock on (row|relation)",
+        r"terminating connection due to idle-in-transaction timeout",
+        r"idle in transaction.{0,100}(block|lock)",
+    ],
+    categories=["database", "db", "lock", "postgres"],
+    tags=["postgres", "lock", "lock_timeout", "idle", "transaction", "blocking", "terminate"],
+    solution="Terminate the sessions idle in transaction that hold the locks, then find the "
+    "code that opens a transaction and waits, and set idle_in_transaction_session_timeout.",
+    action=ActionSpec(name="terminate_queries", params={"state": "idle_in_transaction"}),
+    risk=RiskClass.MEDIUM,
+    autonomy=AutonomyMode.APPROVE,
+)
+
 DEFAULT_ENTRIES: list[KnowledgeEntrySpec] = [
     _SPARK_OOM,
     _AIRFLOW_TIMEOUT,
@@ -192,4 +214,5 @@ DEFAULT_ENTRIES: list[KnowledgeEntrySpec] = [
     _HEALTH_CHECK,
     _SERVICE_OOM,
     _DEADLOCK,
+    _PG_LOCK_TIMEOUT,
 ]

@@ -21,6 +21,7 @@ from oncall_agent.store.actions import (
 from oncall_agent.store.audit import audit
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import get_incident
+from oncall_agent.store.locks import target_lock
 
 
 class ActionOutcome(BaseModel):
@@ -142,8 +143,11 @@ def execute_action(
         assert previous is not None
         return previous
     limit = get_settings().action_output_limit
+    # The lock outlives the action's timeout plus verification, so a crashed holder frees it.
+    ttl = analysis.action.timeout_s + 120
     try:
-        result, verification = _run_and_verify(executor, analysis, dry_run)
+        with target_lock(engine, action_target(analysis), key, ttl_s=ttl):
+            result, verification = _run_and_verify(executor, analysis, dry_run)
     except ActionError as exc:
         result = ActionResult(status=ActionStatus.FAILED, output=str(exc))
         verification = None

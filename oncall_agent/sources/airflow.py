@@ -99,9 +99,7 @@ class AirflowSource:
         batch.cursor = {"version": 1, "task_instances": tasks.dump(), "dag_runs": runs.dump()}
         return batch
 
-    def _read_task_instances(
-        self, window: SeenWindow, stats: AirflowReadStats
-    ) -> list[LogEvent]:
+    def _read_task_instances(self, window: SeenWindow, stats: AirflowReadStats) -> list[LogEvent]:
         """Events for the task instances that failed (or await a retry) since WINDOW."""
         since = window.query_from(self.lookback)
         found, truncated = self._pages(self.client.list_task_instances, TASK_STATES, since)

@@ -1,4 +1,4 @@
-"""What of an Airflow task log goes into an incident: a one-line error summary and the log's tail."""
+"""What of an Airflow task log goes into an incident: a one-line error summary, the log's tail."""
 
 from __future__ import annotations
 

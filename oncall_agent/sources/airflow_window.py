@@ -56,9 +56,7 @@ class SeenWindow:
             self.since = max(self.since, ended)
         self.exact = truncated
         horizon = self.since - lookback
-        self.seen = {
-            k: v for k, v in self.seen.items() if datetime.fromisoformat(v) >= horizon
-        }
+        self.seen = {k: v for k, v in self.seen.items() if datetime.fromisoformat(v) >= horizon}
 
     def dump(self) -> dict[str, Any]:
         """The window as JSON-ready data for the stored cursor."""

@@ -137,7 +137,7 @@ class ElasticsearchLogSource:
             stats.unavailable = 1  # backing off: do not hammer a cluster that is down
             return EsBatch([], _dump(state), stats)
         try:
-            events = self._call(lambda: self._read_page(state, stats), stats)
+            events = self._call(lambda: self._read_new(state, stats), stats)
         except SourceUnavailable as exc:
             return self._down(state, exc, stats)
         self._backoff_s, self._next_try_at = 0.0, 0.0
@@ -157,6 +157,18 @@ class ElasticsearchLogSource:
                     raise
                 self.sleep(delay)
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _read_new(self, state: EsCursor, stats: EsReadStats) -> list[LogEvent]:
+        """Pages until one holds new events or the pass ends.
+
+        Pages of the look-back overlap hold only documents read before; returning after each
+        would change the cursor without events, and a caller reading until nothing changes
+        would never stop. A pass always ends: its PIT is frozen and search_after only advances.
+        """
+        while True:
+            events = self._read_page(state, stats)
+            if events or state.scan is None:
+                return events
 
     def _read_page(self, state: EsCursor, stats: EsReadStats) -> list[LogEvent]:
         """Search the next page of the current pass (starting one if needed) and take it in."""

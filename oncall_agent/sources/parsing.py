@@ -1,64 +1,79 @@
-"""Parsing one log line: its timestamp, level, service and message (plain text or JSON).
+"""Parsing one log line: its timestamp, level, service, message and the ids it carries.
 
-Small on purpose: the common formats only (ISO 8601, syslog, Apache, and the LogHub samples'
-"17/06/09 20:10:40", "2015-10-18 18:01:47,978", "081109 203615"). Times without a zone are UTC.
+A parser is chosen per source by name (`PARSER_NAMES`); "auto", the default, takes JSON for a
+line starting with "{" and otherwise the first format of `log_formats.FORMATS` whose header
+matches. A line no format knows still gets a timestamp and a level found near its start. The
+message stays the whole line (samples show what was written); `split_header` gives the part
+that says what happened, which masking turns into the incident's template. Times without a zone
+are UTC, and so are zone names other than UTC/GMT (a log rarely says which offset they mean).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTHS = {name.lower(): number for number, name in enumerate(_MONTH_NAMES, start=1)}
-_MON = rf"(?P<mon>{'|'.join(_MONTH_NAMES)})"
-_HMS = r"(?P<H>\d{2}):?(?P<M>\d{2}):?(?P<S>\d{2})(?:[.,](?P<frac>\d{1,9}))?"
-_ISO = re.compile(
-    r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})[T ]" + _HMS + r"\s?(?P<tz>Z|[+-]\d{2}:?\d{2})?"
+from oncall_agent.errors import ConfigError
+from oncall_agent.sources.log_formats import (
+    ACCESS,
+    ACCESS_TIMESTAMP,
+    BY_NAME,
+    FORMATS,
+    ISO_TIMESTAMP,
+    MONTH_NAMES,
+    START_TIMESTAMPS,
+    LineFormat,
+    access_label,
 )
-# Formats tried at the start of a line (after an optional "["), in order.
-_AT_START = [
-    re.compile(_ISO.pattern),
-    re.compile(rf"{_MON} +(?P<d>\d{{1,2}}) {_HMS}"),  # syslog: Jun 14 15:16:01
-    re.compile(rf"\w{{3}} {_MON} (?P<d>\d{{2}}) {_HMS} (?P<y>\d{{4}})"),  # Sun Dec 04 04:47:44 2005
-    re.compile(r"(?P<y>\d{2})/(?P<m>\d{2})/(?P<d>\d{2}) " + _HMS),  # 17/06/09 20:10:40
-    re.compile(r"(?P<y>\d{2})(?P<m>\d{2})(?P<d>\d{2}) " + _HMS.replace(":?", "")),  # 081109 203615
-]
-# Formats found anywhere near the start (after a host, a file name, a request id).
-_NEAR_START = [
-    _ISO,
-    re.compile(rf"\[(?P<d>\d{{2}})/{_MON}/(?P<y>\d{{4}}):{_HMS} (?P<tz>[+-]\d{{4}})\]"),
-]
+
+_MONTHS = {name.lower(): number for number, name in enumerate(MONTH_NAMES, start=1)}
+PARSER_NAMES: tuple[str, ...] = ("auto", "json", "plain", *BY_NAME)
 _SEARCH_WINDOW = 120
+# Timestamps found anywhere near the start, for lines no format knows.
+_NEAR_START = (ISO_TIMESTAMP, ACCESS_TIMESTAMP)
 _LEVEL_WORD = re.compile(
     r"\b(DEBUG|TRACE|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE)\b"
     r"|\[(debug|info|notice|warn|warning|error|crit|critical|alert|emerg)\]",
     re.IGNORECASE,
 )
-_LEVEL_ALIASES = {"WARN": "WARNING", "CRIT": "CRITICAL", "EMERG": "EMERGENCY"}
-_SYSLOG_PROGRAM = re.compile(r" ?\S+ ([A-Za-z][\w.-]*)(?:\([^)]*\))?(?:\[\d+\])?: ")
+_LEVEL_ALIASES = {
+    "WARN": "WARNING", "CRIT": "CRITICAL", "EMERG": "EMERGENCY", "ERR": "ERROR", "EROR": "ERROR",
+    "PANIC": "CRITICAL", "LOG": "INFO", "INFORMATION": "INFO",
+}  # fmt: skip
+# PostgreSQL's lines that only add to the line before them: no level of their own.
+_NO_LEVEL = frozenset({"DETAIL", "HINT", "STATEMENT", "CONTEXT", "QUERY", "LOCATION"})
+# Ids an action may need, written as key=value in Airflow's and other lines.
+_IDS = re.compile(r"\b(dag_id|task_id|run_id|map_index|try_number|app_id|application_id)=([^,\s]+)")
 
 
 @dataclass(frozen=True)
 class ParsedLine:
-    """What a line says about itself; fields it does not give are None."""
+    """What a line says about itself; fields it does not give are None (or empty)."""
 
     message: str
     timestamp: datetime | None = None
     level: str | None = None
     service: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+def check_parser(name: str) -> str:
+    """NAME if it is a known parser, else a ConfigError listing the known ones."""
+    if name not in PARSER_NAMES:
+        raise ConfigError(f"unknown log parser {name!r}; use one of: {', '.join(PARSER_NAMES)}")
+    return name
 
 
 def _tz(text: str | None) -> timezone:
-    """A timezone from "Z", "+02:00" or "-0700" (UTC when absent)."""
-    if not text or text == "Z":
+    """A timezone from "Z", "+02:00" or "-0700" (UTC when absent or a zone name)."""
+    if not text or text[0] not in "+-":
         return UTC
     sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    return timezone(timedelta(hours=int(digits[:2]), minutes=int(digits[2:])) * sign)
+    digits = text[1:].replace(":", "").ljust(4, "0")
+    return timezone(timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])) * sign)
 
 
 def _build(fields: dict[str, str | None], now: datetime) -> datetime | None:
@@ -70,11 +85,10 @@ def _build(fields: dict[str, str | None], now: datetime) -> datetime | None:
     if year < 100:
         year += 2000
     frac = (fields.get("frac") or "0")[:6].ljust(6, "0")
-    zone = _tz(fields.get("tz"))
     try:
         moment = datetime(
             year, month, int(str(fields["d"])), int(str(fields["H"])), int(str(fields["M"])),
-            int(str(fields["S"])), int(frac), tzinfo=zone,
+            int(str(fields["S"])), int(frac), tzinfo=_tz(fields.get("tz")),
         )  # fmt: skip
     except ValueError:
         return None
@@ -83,11 +97,23 @@ def _build(fields: dict[str, str | None], now: datetime) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def _match(text: str) -> tuple[LineFormat, re.Match[str]] | None:
+    """The first known format whose header starts TEXT, with its match."""
+    for line_format in FORMATS:
+        found = line_format.match(text)
+        if found:
+            return line_format, found
+    return None
+
+
 def parse_timestamp(text: str, now: datetime | None = None) -> datetime | None:
     """The timestamp at (or near) the start of TEXT, as aware UTC, or None."""
     now = now or datetime.now(UTC)
+    known = _match(text)
+    if known is not None:
+        return _build(known[1].groupdict(), now)
     head = text.lstrip("[")
-    for regex in _AT_START:
+    for regex in START_TIMESTAMPS:
         found = regex.match(head)
         if found:
             return _build(found.groupdict(), now)
@@ -99,16 +125,17 @@ def parse_timestamp(text: str, now: datetime | None = None) -> datetime | None:
     return None
 
 
-def normalize_level(level: str) -> str:
-    """A level name in canonical upper case (WARN -> WARNING, crit -> CRITICAL)."""
-    upper = level.strip().upper()
+def normalize_level(level: str) -> str | None:
+    """A level name in canonical upper case (WARN -> WARNING, crit -> CRITICAL, LOG -> INFO)."""
+    upper = level.strip().upper().rstrip("12345") or "DEBUG"
+    if upper in _NO_LEVEL:
+        return None
     return _LEVEL_ALIASES.get(upper, upper)
 
 
 def parse_level(text: str) -> str | None:
     """The log level named near the start of TEXT (upper-case word or "[error]"), or None."""
-    window = text[:_SEARCH_WINDOW]
-    for found in _LEVEL_WORD.finditer(window):
+    for found in _LEVEL_WORD.finditer(text[:_SEARCH_WINDOW]):
         word = found.group(1)
         if word is None:
             return normalize_level(found.group(2))
@@ -137,6 +164,12 @@ def _json_time(value: Any, now: datetime) -> datetime | None:
     return parse_timestamp(value, now) if isinstance(value, str) else None
 
 
+def _json_ids(record: dict[str, Any]) -> dict[str, str]:
+    """The ids an action may need that a JSON record carries as plain keys."""
+    keys = ("dag_id", "task_id", "run_id", "try_number", "app_id", "host", "logger")
+    return {k: str(record[k]) for k in keys if isinstance(record.get(k), str | int)}
+
+
 def parse_json_line(text: str, now: datetime | None = None) -> ParsedLine | None:
     """A JSON object line (message/level/service/timestamp keys), or None if not JSON."""
     try:
@@ -154,6 +187,7 @@ def parse_json_line(text: str, now: datetime | None = None) -> ParsedLine | None
         timestamp=moment,
         level=normalize_level(str(level)) if level is not None else None,
         service=str(service) if service is not None else None,
+        attributes=_json_ids(record),
     )
 
 
@@ -162,22 +196,82 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _syslog_program(text: str) -> str | None:
-    """The program of a syslog line ("Jun 14 15:16:01 host sshd[42]: ..." -> "sshd"), or None."""
-    stamp = _AT_START[1].match(text)
-    found = _SYSLOG_PROGRAM.match(text, stamp.end()) if stamp else None
-    return found.group(1) if found else None
+def _access_level(status: str) -> str:
+    """The level an access log line deserves from its status: 5xx error, 4xx warning."""
+    return "ERROR" if status >= "500" else "WARNING" if status >= "400" else "INFO"
 
 
-def parse_line(text: str, now: datetime | None = None) -> ParsedLine:
-    """Timestamp, level and service of one line; JSON lines give their own fields."""
-    if text.startswith("{"):
+def _attributes(found: re.Match[str], body: str) -> dict[str, str]:
+    """The ids a line carries: its logger, host, request and key=value ids in its body."""
+    groups = found.groupdict()
+    names = ("logger", "host", "method", "path", "status")
+    ids = {name: str(groups[name]) for name in names if groups.get(name)}
+    ids.update(_IDS.findall(body))
+    return ids
+
+
+def _parse_known(
+    text: str, line_format: LineFormat, found: re.Match[str], now: datetime
+) -> ParsedLine:
+    """A line of a known format: fields from its header, level also from its body."""
+    body = text[found.end() :]
+    groups = found.groupdict()
+    if line_format is ACCESS:
+        level: str | None = _access_level(str(groups["status"]))
+    elif groups.get("level"):
+        level = normalize_level(str(groups["level"]))
+    else:
+        level = parse_level(body)
+    return ParsedLine(
+        message=text,
+        timestamp=_build(groups, now),
+        level=level,
+        service=groups.get("service") or _service_of(line_format, groups),
+        attributes=_attributes(found, body),
+    )
+
+
+def _service_of(line_format: LineFormat, groups: dict[str, str | None]) -> str | None:
+    """The service a format names: fixed (nginx), or an OpenStack logger's project (nova)."""
+    if line_format.name == "openstack" and groups.get("logger"):
+        return str(groups["logger"]).split(".")[0]
+    return line_format.service
+
+
+def _parse_unknown(text: str, now: datetime) -> ParsedLine:
+    """A line no format knows: a timestamp and level found near its start, if any."""
+    return ParsedLine(message=text, timestamp=parse_timestamp(text, now), level=parse_level(text))
+
+
+def parse_line(text: str, now: datetime | None = None, parser: str = "auto") -> ParsedLine:
+    """Timestamp, level, service and ids of one line, read by PARSER ("auto" guesses)."""
+    now = now or _now()
+    if parser in ("auto", "json") and text.startswith("{"):
         parsed = parse_json_line(text, now)
         if parsed is not None:
             return parsed
-    return ParsedLine(
-        message=text,
-        timestamp=parse_timestamp(text, now),
-        level=parse_level(text),
-        service=_syslog_program(text),
-    )
+    if parser == "plain":
+        return ParsedLine(message=text)
+    if parser in ("auto", "json"):
+        known = _match(text)
+    else:
+        line_format = BY_NAME[check_parser(parser)]
+        found = line_format.match(text)
+        known = (line_format, found) if found else None
+    if known is None:
+        return _parse_unknown(text, now)
+    return _parse_known(text, known[0], known[1], now)
+
+
+def split_header(text: str) -> tuple[str, str]:
+    """(kind, body) of a line: the body is its message without the header (time, level, pid,
+    thread, logger); the kind is a header part that tells events apart (an access log's method,
+    route and status), kept as written. A line no format knows is all body."""
+    known = _match(text)
+    if known is None:
+        return "", text
+    line_format, found = known
+    if line_format is ACCESS:
+        return access_label(found), ""
+    body = text[found.end() :]
+    return ("", body) if body.strip() else ("", text)

@@ -228,3 +228,14 @@ class NotificationRow(SQLModel, table=True):
     created_at: datetime = _ts(default_now=True)
     updated_at: datetime = _ts(default_now=True)
     sent_at: datetime | None = _ts()
+
+
+class TargetLock(SQLModel, table=True):
+    """At most one action at a time per target (a service, a folder), across processes and hosts."""
+
+    __tablename__ = "target_locks"
+
+    target: str = Field(primary_key=True, max_length=300)
+    holder: str = Field(max_length=200)
+    acquired_at: datetime = _ts(default_now=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

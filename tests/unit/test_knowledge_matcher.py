@@ -79,6 +79,13 @@ INCIDENTS: list[tuple[str, IncidentText]] = [
         samples=["ERROR:  deadlock detected DETAIL:  Process 123 waits for ShareLock on "
                  "transaction 456; blocked by process 789."],
         service="billing", category="database")),
+    ("pg-lock-timeout", IncidentText(
+        title="psycopg.errors.LockNotAvailable: canceling statement due to lock timeout",
+        template="ERROR orders-api psycopg.errors.LockNotAvailable: canceling statement due to "
+        "lock timeout",
+        samples=["2024-05-01 12:00:01 ERROR orders-api psycopg.errors.LockNotAvailable: "
+                 "canceling statement due to lock timeout"],
+        service="orders-api", category="error")),
 ]  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
-from oncall_agent.integrations.es_client import connect
+from oncall_agent.integrations.es_rest import connect
 from tests.integration.elasticsearch.es_server import FakeElasticsearch
 from tests.integration.elasticsearch.helpers import Indices
 

@@ -13,6 +13,7 @@ import functools
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -243,6 +244,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     fake: FakeElasticsearch
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        """No Nagle delay: headers and body go out in separate writes."""
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read outcomes, not access logs."""

@@ -10,8 +10,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from oncall_agent.integrations.es_client import ElasticsearchBackend, connect
 from oncall_agent.integrations.es_documents import EsFields
+from oncall_agent.integrations.es_rest import ElasticsearchBackend, connect
 from oncall_agent.sources.elasticsearch import EsBatch, EsSourceConfig
 
 MAPPING: dict[str, Any] = {

@@ -30,7 +30,9 @@ def _ids(events: list) -> list[str]:
     return [e.attributes["es_id"] for e in events]
 
 
-def test_many_documents_with_one_timestamp_are_each_read_once(es_url: str, indices: Indices) -> None:
+def test_many_documents_with_one_timestamp_are_each_read_once(
+    es_url: str, indices: Indices
+) -> None:
     """1,050 documents sharing one timestamp, over two indices and 11 pages: all read, once."""
     same = now_ms() - 60_000
     a, b = indices.create("a"), indices.create("b")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:19:40.323140
+Create Date: 2026-11-27 13:32:00.788646
 """
 from alembic import op
 import sqlalchemy as sa
@@ -100,6 +100,13 @@ def upgrade() -> None:
     sa.Column('updated_at', oncall_agent.store.tables.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('source_key')
+    )
+    op.create_table('target_locks',
+    sa.Column('target', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('acquired_at', oncall_agent.store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', oncall_agent.store.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('target')
     )
     op.create_table('incidents',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -209,6 +216,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_incidents_fingerprint'))
 
     op.drop_table('incidents')
+    op.drop_table('target_locks')
     op.drop_table('source_cursors')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notifications_status'))
