@@ -38,6 +38,7 @@ class RunningServer:
     home: Path
     log_file: Path
     startup_s: float
+    pgid: int  # the server runs in its own session: this group holds it and its helpers
 
 
 def free_port() -> int:
@@ -152,4 +153,6 @@ def prefect_server(backend: str, workdir: Path) -> Iterator[RunningServer]:
         # database is dropped, in the reverse order of the exit stack).
         stack.callback(stop, proc)
         wait_healthy(api_url, proc, log_file)
-        yield RunningServer(backend, api_url, home, log_file, time.monotonic() - started)
+        yield RunningServer(
+            backend, api_url, home, log_file, time.monotonic() - started, pgid=proc.pid
+        )

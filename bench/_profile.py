@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -166,3 +167,67 @@ def time_core(workdir: Path, n: int) -> dict[str, Any]:
         "per_incident_ms": round(per_incident * 1000, 1),
         "incidents": len(pending),
     }
+
+
+def _proc_stat_fields(pid_dir: Path) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name, or None if the process is gone."""
+    try:
+        text = (pid_dir / "stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def group_cpu_s(pgid: int | None) -> float | None:
+    """CPU seconds (user + system) used so far by the live processes of process group PGID."""
+    proc = Path("/proc")
+    if pgid is None or not proc.is_dir():
+        return None
+    ticks = 0
+    for pid_dir in proc.iterdir():
+        fields = _proc_stat_fields(pid_dir) if pid_dir.name.isdigit() else None
+        # After the name: state, ppid, pgrp, ..., utime is the 12th and stime the 13th field.
+        if fields and int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_jiffies() -> tuple[int, int] | None:
+    """(busy, total) CPU jiffies of the whole machine so far, from /proc/stat."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    values = [int(v) for v in first]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class CpuMeter:
+    """CPU used by this process, the server's process group, and the machine, over a block."""
+
+    def __init__(self, server_pgid: int | None) -> None:
+        self.server_pgid = server_pgid
+        self.result: dict[str, float | None] = {}
+
+    def __enter__(self) -> CpuMeter:
+        self._wall = time.perf_counter()
+        self._own = time.process_time()
+        self._server = group_cpu_s(self.server_pgid)
+        self._machine = machine_jiffies()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        wall = time.perf_counter() - self._wall
+        server_end, machine_end = group_cpu_s(self.server_pgid), machine_jiffies()
+        busy = None
+        if self._machine and machine_end and machine_end[1] > self._machine[1]:
+            busy = (machine_end[0] - self._machine[0]) / (machine_end[1] - self._machine[1])
+        self.result = {
+            "wall_s": round(wall, 3),
+            "client_cpu_s": round(time.process_time() - self._own, 3),
+            "server_cpu_s": None
+            if server_end is None or self._server is None
+            else round(server_end - self._server, 3),
+            "machine_busy_pct": None if busy is None else round(busy * 100, 1),
+        }

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from _logs import SERVICE, write_log  # noqa: E402
-from _profile import flow_run_profile, time_block_loads, time_core  # noqa: E402
+from _profile import CpuMeter, flow_run_profile, time_block_loads, time_core  # noqa: E402
 from prefect import flow  # noqa: E402
 from prefect.client.schemas.objects import State  # noqa: E402
 
@@ -207,6 +207,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, required=True)
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--server-pgid", type=int, default=None, help="to measure its CPU time")
     args = parser.parse_args()
     if not os.environ.get("PREFECT_API_URL"):
         raise SystemExit("PREFECT_API_URL is not set: run this through bench/resolve.py")

@@ -72,6 +72,8 @@ def run_child(
         str(concurrency),
         "--workdir",
         str(workdir),
+        "--server-pgid",
+        str(server.pgid),
     ]
     if profile:
         argv.append("--profile")

@@ -104,6 +104,14 @@ DEFAULT_PATTERNS: list[AlertPattern] = [
        r"Traceback \(most recent call last\)"),
 ]  # fmt: skip
 
+# Not in DEFAULT_PATTERNS: a source opts in (DetectionRules.warning_lines) to let lines whose own
+# level is WARN open incidents, tried after every other pattern. Deprecation warnings stay
+# suppressed (see below).
+WARNING_LEVEL_PATTERN = _p(
+    "warning-level", "warning", _WARN, "",
+    r"(?-i:\bWARN(?:ING)?\b)", r"\[warn(?:ing)?\]", r"\blevel\"?\s*[:=]\s*\"?warn(?:ing)?\b",
+)  # fmt: skip
+
 # Spans blanked out of a line before the patterns run: benign look-alikes of alerts.
 DEFAULT_SUPPRESSIONS: list[str] = [
     # A counter of errors or failures that is zero: error_rate=0.00, errors: 0, failures=0.

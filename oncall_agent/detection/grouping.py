@@ -1,4 +1,8 @@
-"""Grouping in memory: one incident draft per fingerprint, before anything is stored."""
+"""Grouping in memory: one incident draft per fingerprint, before anything is stored.
+
+`IncidentGrouper` takes detections batch after batch, so a caller streaming a large file keeps
+one draft per kind of problem in memory, never the events themselves.
+"""
 
 from __future__ import annotations
 
@@ -45,14 +49,40 @@ def _absorb(draft: IncidentDraft, detection: Detection, seen: datetime, samples:
         draft.severity = detection.severity
 
 
+class IncidentGrouper:
+    """Drafts by fingerprint, in order of first appearance, fed one detection at a time."""
+
+    def __init__(self, samples: int = 5, now: datetime | None = None) -> None:
+        """Keep SAMPLES distinct lines per draft; NOW stands in for events without a time."""
+        self.samples = samples
+        self.now = now or datetime.now(UTC)
+        self._drafts: dict[str, IncidentDraft] = {}
+
+    def add(self, detection: Detection) -> IncidentDraft:
+        """Count DETECTION in the draft of its fingerprint (opened if new); that draft."""
+        seen = _aware(detection.event.timestamp, self.now)
+        draft = self._drafts.get(detection.fingerprint)
+        if draft is None:
+            draft = self._drafts[detection.fingerprint] = _new_draft(detection, seen)
+        _absorb(draft, detection, seen, self.samples)
+        return draft
+
+    def add_many(self, detections: Iterable[Detection]) -> None:
+        """Count every one of DETECTIONS."""
+        for detection in detections:
+            self.add(detection)
+
+    def __len__(self) -> int:
+        """How many drafts (kinds of problem) there are so far."""
+        return len(self._drafts)
+
+    def drafts(self) -> list[IncidentDraft]:
+        """The drafts so far, in order of first appearance."""
+        return list(self._drafts.values())
+
+
 def group_detections(detections: Iterable[Detection], samples: int = 5) -> list[IncidentDraft]:
     """One draft per fingerprint (in order of first appearance) with counts and samples."""
-    now = datetime.now(UTC)
-    drafts: dict[str, IncidentDraft] = {}
-    for detection in detections:
-        seen = _aware(detection.event.timestamp, now)
-        draft = drafts.get(detection.fingerprint)
-        if draft is None:
-            draft = drafts[detection.fingerprint] = _new_draft(detection, seen)
-        _absorb(draft, detection, seen, samples)
-    return list(drafts.values())
+    grouper = IncidentGrouper(samples=samples)
+    grouper.add_many(detections)
+    return grouper.drafts()

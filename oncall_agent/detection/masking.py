@@ -53,6 +53,13 @@ _QUOTED = re.compile(r"'(?!<[A-Z]+>')[^'\s]{1,200}'|\"(?!<[A-Z]+>\")[^\"\s]{1,20
 _KEY_VALUE = re.compile(
     r"(?<![\w.-])([A-Za-z_][\w.-]{0,63})=(?!=)(<[A-Z]+>|\"[^\"]*\"|'[^']*'|[^\s,;&)\]}>\"']+)"
 )
+# Keys whose values name who or where (one incident for every user, not one per user).
+_IDENTITY_KEYS = frozenset(
+    {"user", "username", "login", "ruser", "rhost", "host", "hostname", "client", "remote",
+     "peer", "email", "session", "token", "ip", "addr", "address", "name"}
+)  # fmt: skip
+# A value without digits or punctuation is a state or a kind (status=FAILED, dag_id=etl).
+_WORD_VALUE = re.compile(r"[A-Za-z_][A-Za-z_-]{0,39}")
 # A user name after the words that introduce one in auth logs ("Invalid user bob from ...").
 _USER = re.compile(
     r"\b((?:invalid |illegal )?user|(?:password|publickey|none) for(?: invalid user)?)"
@@ -84,6 +91,16 @@ def _quoted(match: re.Match[str]) -> str:
     return f"{quote}<STR>{quote}"
 
 
+def _key_value(match: re.Match[str]) -> str:
+    """key=<VAL> unless the value is quoted text or a word naming a state (status=FAILED)."""
+    key, value = match.group(1), match.group(2)
+    if value[0] in "\"'":
+        return match.group(0)  # quoted text: its variable parts were masked by earlier rules
+    if key.lower() in _IDENTITY_KEYS or not _WORD_VALUE.fullmatch(value):
+        return f"{key}=<VAL>"
+    return match.group(0)
+
+
 _Replacement = str | Callable[[re.Match[str]], str]
 
 _RULES: tuple[tuple[re.Pattern[str], _Replacement], ...] = (
@@ -98,7 +115,7 @@ _RULES: tuple[tuple[re.Pattern[str], _Replacement], ...] = (
     (_IPV6, "<IP>"),
     (_PATH, "<PATH>"),
     (_QUOTED, _quoted),
-    (_KEY_VALUE, r"\1=<VAL>"),
+    (_KEY_VALUE, _key_value),
     (_USER, r"\1 <USER>"),
     (_DURATION, "<DURATION>"),
     (_TOKEN, _token),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -123,14 +123,35 @@ def actions_since(session: Session, since: datetime) -> int:
 
 
 def failures_on_target(session: Session, target: str, window_s: int, now: datetime) -> int:
-    """Failed or unverified actions on TARGET within the window (the circuit breaker's count)."""
+    """Actions on TARGET in the window that failed, ended unknown, or did not hold."""
     since = now - timedelta(seconds=window_s)
-    query = select(func.count()).where(
-        ActionRun.target == target,
-        col(ActionRun.started_at) >= since,
+    bad = or_(
         col(ActionRun.status).in_([ActionStatus.FAILED.value, ActionStatus.UNKNOWN.value]),
+        col(ActionRun.held).is_(False),
+    )
+    query = select(func.count()).where(
+        ActionRun.target == target, col(ActionRun.started_at) >= since, bad
     )
     return int(session.exec(query).one())
+
+
+def mark_did_not_hold(session: Session, incident_id: int) -> ActionRun | None:
+    """The problem came back: flag the incident's last successful run as a fix that did not hold."""
+    query = (
+        select(ActionRun)
+        .where(
+            ActionRun.incident_id == incident_id,
+            ActionRun.status == ActionStatus.SUCCEEDED.value,
+            col(ActionRun.held).is_not(False),
+        )
+        .order_by(col(ActionRun.id).desc())
+    )
+    run = session.exec(query).first()
+    if run is not None:
+        run.held = False
+        session.add(run)
+        session.flush()
+    return run
 
 
 def runs_for_incident(session: Session, incident_id: int) -> list[ActionRun]:

@@ -12,6 +12,9 @@ from sqlmodel import Session, col, select
 
 from oncall_agent.errors import StoreError
 from oncall_agent.models import IncidentDraft, IncidentStatus, Severity
+from oncall_agent.store.actions import mark_did_not_hold
+from oncall_agent.store.audit import audit
+from oncall_agent.store.knowledge import record_outcome
 from oncall_agent.store.tables import Incident, utcnow
 
 
@@ -87,7 +90,23 @@ def _reopen(session: Session, draft: IncidentDraft, window: timedelta, now: date
     row.updated_at = now
     session.add(row)
     session.flush()
+    _learn_recurrence(session, row)
     return row.id
+
+
+def _learn_recurrence(session: Session, row: Incident) -> None:
+    """A recurrence is a learning signal: the fix that resolved it did not hold."""
+    assert row.id is not None
+    run = mark_did_not_hold(session, row.id)
+    if run is not None and run.knowledge_entry_id is not None:
+        record_outcome(session, run.knowledge_entry_id, success=False)
+    audit(
+        session,
+        "recurrence",
+        incident_id=row.id,
+        recurrences=row.recurrences,
+        action_run_id=run.id if run else None,
+    )
 
 
 def _insert(session: Session, draft: IncidentDraft, now: datetime) -> int:

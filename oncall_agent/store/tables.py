@@ -130,6 +130,8 @@ class ActionRun(SQLModel, table=True):
     output: str = Field(default="", sa_column=Column(Text))
     verification: dict[str, Any] | None = _json(dict)
     verified: bool | None = None
+    # False once the problem came back after this run "succeeded": the fix did not hold.
+    held: bool | None = None
     triggered_by: str = Field(default="agent", max_length=200)
     error: str | None = Field(default=None, sa_column=Column(Text))
     started_at: datetime = _ts(default_now=True)

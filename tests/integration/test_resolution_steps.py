@@ -156,3 +156,23 @@ def test_circuit_breaker_escalates_after_repeated_failures(engine: Engine, log_d
     decision = decide_incident(engine, analysis, PolicyConfig(), {"cleanup_files"})
     assert decision.decision is Decision.ESCALATE
     assert any("circuit" in r for r in decision.reasons)
+
+
+def test_a_fix_that_does_not_hold_counts_against_it(engine: Engine, log_dir: Path) -> None:
+    """When a resolved incident recurs, its fix is recorded as a failure and the breaker counts it."""
+    inc = _open(engine, "No space left on device", "disk")
+    analysis = analyze_incident(engine, inc, {"api": {"log_dir": str(log_dir)}})
+    executor = build_executor("cleanup_files", ExecutorConfig(cleanup_roots=[log_dir]))
+    outcome = execute_action(engine, analysis, executor)
+    assert record_action_outcome(engine, analysis, outcome)
+    with session_scope(engine) as session:
+        change = open_or_update_incident(
+            session, draft_for("No space left on device", "disk"), reopen_window_s=3600
+        )
+        assert change.kind == "reopened"
+        entry = get_entry(session, "disk-full")
+        run = session.get(ActionRun, outcome.action_run_id)
+    assert entry is not None and (entry.successes, entry.failures) == (1, 1)
+    assert run is not None and run.held is False
+    again = analyze_incident(engine, inc, {"api": {"log_dir": str(log_dir)}})
+    assert again.confidence is not None and again.confidence < (analysis.confidence or 0)

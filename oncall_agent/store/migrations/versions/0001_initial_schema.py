@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:32:00.788646
+Create Date: 2026-11-27 13:35:26.706510
 """
 from alembic import op
 import sqlalchemy as sa
@@ -158,6 +158,7 @@ def upgrade() -> None:
     sa.Column('output', sa.Text(), nullable=True),
     sa.Column('verification', sa.JSON(), nullable=True),
     sa.Column('verified', sa.Boolean(), nullable=True),
+    sa.Column('held', sa.Boolean(), nullable=True),
     sa.Column('triggered_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('started_at', oncall_agent.store.tables.UTCDateTime(timezone=True), nullable=False),
