@@ -113,8 +113,23 @@ def _print_marginal(rows: list[Row]) -> None:
         )
 
 
+def print_cpu(rows: list[Row]) -> None:
+    """CPU seconds during each measured run: the client process, the server, the whole machine."""
+    print("\nCPU during the measured call (client process / Prefect server / machine busy):")
+    for r in rows:
+        cells = []
+        for name, result in (("agent", r.agent), ("bare", r.bare)):
+            cpu = result.get("cpu") or {}
+            cells.append(
+                f"{name} {_fmt(cpu.get('client_cpu_s'))}s / {_fmt(cpu.get('server_cpu_s'))}s / "
+                f"{_fmt(cpu.get('machine_busy_pct'), 0)}%"
+            )
+        print(f"  {r.backend:<10} N={r.n:<4} " + "   ".join(cells))
+
+
 def print_profiles(rows: list[Row]) -> None:
-    """Where the time went, for the largest N of each backend."""
+    """Where the time went: CPU for every row, and a breakdown for the largest N per backend."""
+    print_cpu(rows)
     for backend in dict.fromkeys(r.backend for r in rows):
         row = max((r for r in rows if r.backend == backend), key=lambda r: r.n)
         agent, bare = row.agent.get("profile"), row.bare.get("profile")
@@ -133,7 +148,7 @@ def print_profiles(rows: list[Row]) -> None:
             f"  inside tasks: agent {agent['subflow_tasks_ms']} "
             f"({agent['tasks_per_subflow']} tasks/subflow); per task: {agent['task_ms']}"
         )
-        print(f"  block load per call: {agent['block_load_ms']} (2 loads per subflow)")
+        print(f"  block load per call: {agent['block_load_ms']}")
         core = agent["core"]
         if "error" in core:
             print(f"  core alone, no Prefect: not measured ({core['error']})")

@@ -13,8 +13,8 @@ import logging
 import os
 import re
 import sys
-import time
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -95,16 +95,31 @@ def _run_id(state: State[Any]) -> UUID:
     return run_id
 
 
-async def run_bare(n: int, limit: int, profile: bool) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Job:
+    """One measurement: how many incidents, how many at a time, where, and what else to record."""
+
+    n: int
+    limit: int
+    workdir: Path
+    profile: bool
+    server_pgid: int | None
+
+
+async def run_bare(job: Job) -> dict[str, Any]:
     """Time the bare fan-out of N subflows."""
     await warmup()
     retries = count_retries()
-    started = time.perf_counter()
-    state = await _as_state(bare_parent(n, limit, return_state=True))
-    total = time.perf_counter() - started
+    with CpuMeter(job.server_pgid) as cpu:
+        state = await _as_state(bare_parent(job.n, job.limit, return_state=True))
     done = len(await state.result())
-    result: dict[str, Any] = {"total_s": total, "done": done, "retries": retries.counts}
-    if profile:
+    result: dict[str, Any] = {
+        "total_s": cpu.result["wall_s"],
+        "done": done,
+        "retries": retries.counts,
+        "cpu": cpu.result,
+    }
+    if job.profile:
         result["profile"] = await flow_run_profile(_run_id(state))
     return result
 
@@ -153,40 +168,40 @@ def decisions(started: datetime) -> dict[str, Any]:
     }
 
 
-async def run_agent(n: int, limit: int, workdir: Path, profile: bool) -> dict[str, Any]:
+async def run_agent(job: Job) -> dict[str, Any]:
     """Time one detection run over N new distinct incidents, until every decision is recorded."""
     from flows.detection import detect_incidents
 
-    log = prepare_store(workdir, n)
+    log = prepare_store(job.workdir, job.n)
     await save_blocks(log)
     await warmup()
     retries = count_retries()
     wall_start = datetime.now(UTC)
-    started = time.perf_counter()
-    state = await _as_state(
-        detect_incidents(
-            sources=[BLOCK],
-            policy_block=BLOCK,
-            targets_block=BLOCK,
-            max_concurrent_resolutions=limit,
-            dry_run=True,
-            return_state=True,
+    with CpuMeter(job.server_pgid) as cpu:
+        state = await _as_state(
+            detect_incidents(
+                sources=[BLOCK],
+                policy_block=BLOCK,
+                targets_block=BLOCK,
+                max_concurrent_resolutions=job.limit,
+                dry_run=True,
+                return_state=True,
+            )
         )
-    )
-    total = time.perf_counter() - started
     summaries = await state.result()
     result: dict[str, Any] = {
-        "total_s": total,
+        "total_s": cpu.result["wall_s"],
         "summaries": len(summaries),
         "retries": retries.counts,
+        "cpu": cpu.result,
         **decisions(wall_start),
     }
-    result["done"] = result["decided"] if result["incidents"] == n else 0
-    if profile:
+    result["done"] = result["decided"] if result["incidents"] == job.n else 0
+    if job.profile:
         result["profile"] = {
             **await flow_run_profile(_run_id(state)),
             "block_load_ms": await time_block_loads(BLOCK),
-            "core": safe_time_core(workdir / "core", n),
+            "core": safe_time_core(job.workdir / "core", job.n),
         }
     return result
 
@@ -211,10 +226,8 @@ def main() -> None:
     args = parser.parse_args()
     if not os.environ.get("PREFECT_API_URL"):
         raise SystemExit("PREFECT_API_URL is not set: run this through bench/resolve.py")
-    if args.workload == "agent":
-        result = asyncio.run(run_agent(args.n, args.concurrency, args.workdir, args.profile))
-    else:
-        result = asyncio.run(run_bare(args.n, args.concurrency, args.profile))
+    job = Job(args.n, args.concurrency, args.workdir, args.profile, args.server_pgid)
+    result = asyncio.run(run_agent(job) if args.workload == "agent" else run_bare(job))
     print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
 
 

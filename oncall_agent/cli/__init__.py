@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from oncall_agent.cli import db, incidents, kb, patterns
+from oncall_agent.cli import db, incidents, kb, patterns, scan
 
 
 def build_app() -> typer.Typer:
@@ -15,4 +15,5 @@ def build_app() -> typer.Typer:
     app.add_typer(kb.app, name="kb", help="The knowledge base: list, search, add, export, import.")
     app.add_typer(patterns.app, name="patterns", help="Alert patterns: list, add, test.")
     incidents.register(app)
+    app.command("scan")(scan.scan)
     return app

@@ -1,17 +1,24 @@
-"""Compiling alert patterns into a PatternSet that rejects most lines cheaply.
+"""Compiling alert patterns into a PatternSet: priority order, suppressions, a cheap prefilter.
 
 Each pattern's regex yields required keywords (see `literals`); one combined keyword regex, run
-on the case-folded line, is the prefilter. Only a line that passes it goes on: the patterns whose
-keywords it holds are tried in priority order, and the first that matches wins, unless the match
-disappears once suppressions (benign look-alikes such as ``error_rate=0.00``) are blanked out.
+on the case-folded line, is the prefilter of the pure-Python path. Only a line that passes it
+goes on: the patterns whose keywords it holds are tried in priority order, and the first that
+matches wins, unless the match disappears once suppressions (benign look-alikes such as
+``error_rate=0.00``) are blanked out. A message of several lines (a stack trace) alerts with the
+best pattern any one of its lines alerts with: patterns never span lines.
+
+`PatternSet.match` is the reference semantics. `PatternSet.engine` (see `engine`) gives the same
+answers for many texts or whole chunks at once, with Hyperscan when it is installed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from oncall_agent.detection.alert import AlertPattern
 from oncall_agent.detection.defaults import DEFAULT_PATTERNS, DEFAULT_SUPPRESSIONS
@@ -23,10 +30,14 @@ from oncall_agent.detection.literals import (
 )
 from oncall_agent.errors import PatternError
 
+if TYPE_CHECKING:
+    from oncall_agent.detection.engine import MatchEngine
+
 __all__ = [
     "DEFAULT_PATTERNS",
     "DEFAULT_SUPPRESSIONS",
     "AlertPattern",
+    "CompiledPattern",
     "PatternSet",
     "compile_patterns",
     "default_pattern_set",
@@ -36,7 +47,7 @@ FLAGS = re.IGNORECASE
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class CompiledPattern:
     """A pattern with its compiled regex and required keywords (None: try on every line)."""
 
     pattern: AlertPattern
@@ -51,17 +62,21 @@ class _Compiled:
 class PatternSet:
     """Compiled alert patterns in priority order, with a keyword prefilter and suppressions."""
 
-    def __init__(self, compiled: Sequence[_Compiled], suppressions: Sequence[_Compiled]) -> None:
+    def __init__(
+        self, compiled: Sequence[CompiledPattern], suppressions: Sequence[CompiledPattern]
+    ) -> None:
         """Index the patterns by keyword and build the prefilter from all keywords."""
-        self._compiled = tuple(compiled)
-        self._suppressions = tuple(suppressions)
+        self.compiled = tuple(compiled)
+        self.suppressions = tuple(suppressions)
         self._always = frozenset(i for i, c in enumerate(compiled) if c.keywords is None)
         self._by_keyword = self._index(compiled)
         self._prefilter = keyword_regex(self._by_keyword)
         self._scanner = keyword_regex(self._by_keyword, overlapping=True)
+        self._engine: MatchEngine | None = None
+        self._engine_lock = threading.Lock()
 
     @staticmethod
-    def _index(compiled: Sequence[_Compiled]) -> dict[str, frozenset[int]]:
+    def _index(compiled: Sequence[CompiledPattern]) -> dict[str, frozenset[int]]:
         """Which patterns each reportable keyword may stand for (see `keyword_regex`)."""
         owners: dict[str, set[int]] = {}
         for index, item in enumerate(compiled):
@@ -75,7 +90,22 @@ class PatternSet:
     @property
     def patterns(self) -> list[AlertPattern]:
         """The patterns, in the order they are tried."""
-        return [c.pattern for c in self._compiled]
+        return [c.pattern for c in self.compiled]
+
+    @property
+    def keywords(self) -> frozenset[str] | None:
+        """Every case-folded keyword of the prefilter, or None if some pattern has none."""
+        return None if self._always else frozenset(self._by_keyword)
+
+    @property
+    def engine(self) -> MatchEngine:
+        """The matching engine for this set (built on first use; see `engine.build_engine`)."""
+        with self._engine_lock:
+            if self._engine is None:
+                from oncall_agent.detection.engine import build_engine  # import cycle
+
+                self._engine = build_engine(self)
+            return self._engine
 
     def may_match(self, text: str) -> bool:
         """Cheap check: False means no pattern can match TEXT (safe to skip the line)."""
@@ -93,25 +123,53 @@ class PatternSet:
 
     def match(self, text: str, service: str | None = None) -> AlertPattern | None:
         """The first pattern (priority order) that matches TEXT for SERVICE, or None."""
-        folded = text.casefold()
+        index = self.match_index(text, service)
+        return None if index is None else self.compiled[index].pattern
+
+    def match_index(self, text: str, service: str | None = None) -> int | None:
+        """Like `match`, but the winning pattern's index; each line of TEXT is tried."""
+        if "\n" not in text:
+            return self.first_alert(text, service, self._candidates(text.casefold()))
+        found = (self.match_index(line, service) for line in text.split("\n"))
+        return min((i for i in found if i is not None), default=None)
+
+    def first_alert(
+        self,
+        line: str,
+        service: str | None,
+        candidates: Iterable[int],
+        known: Container[int] = (),
+        suppressing: Iterable[int] | None = None,
+    ) -> int | None:
+        """The first of CANDIDATES (ascending) that alerts on LINE once suppressions are applied.
+
+        KNOWN holds candidates already known to match LINE (their regex is not run again);
+        SUPPRESSING limits the suppressions tried (None: those whose keywords LINE holds).
+        """
         cleaned: str | None = None
-        for index in self._candidates(folded):
-            item = self._compiled[index]
-            if not item.pattern.applies_to(service) or not item.regex.search(text):
+        for index in candidates:
+            item = self.compiled[index]
+            if not item.pattern.applies_to(service):
+                continue
+            if index not in known and not item.regex.search(line):
                 continue
             # Suppressions cost something, so they run only on a line that would alert.
             if cleaned is None:
-                cleaned = self._suppressed(text, folded)
-            if cleaned is text or item.regex.search(cleaned):
-                return item.pattern
+                cleaned = self._suppressed(line, suppressing)
+            if cleaned is line or item.regex.search(cleaned):
+                return index
         return None
 
-    def _suppressed(self, text: str, folded: str) -> str:
-        """TEXT with the spans of every applicable suppression blanked out."""
-        for rule in self._suppressions:
-            if rule.may_match(folded):
-                text = rule.regex.sub(" ", text)
-        return text
+    def _suppressed(self, line: str, suppressing: Iterable[int] | None) -> str:
+        """LINE with the spans of every applicable suppression blanked out (itself if none)."""
+        if suppressing is None:
+            folded = line.casefold()
+            rules = [r for r in self.suppressions if r.may_match(folded)]
+        else:
+            rules = [self.suppressions[i] for i in sorted(set(suppressing))]
+        for rule in rules:
+            line = rule.regex.sub(" ", line)
+        return line
 
 
 def _compile_one(pattern: AlertPattern) -> re.Pattern[str]:
@@ -129,16 +187,16 @@ def _compile_one(pattern: AlertPattern) -> re.Pattern[str]:
         ) from exc
 
 
-def _compile(pattern: AlertPattern) -> _Compiled:
+def _compile(pattern: AlertPattern) -> CompiledPattern:
     """Compile PATTERN with its keywords."""
-    return _Compiled(pattern, _compile_one(pattern), required_literals(pattern.regex, FLAGS))
+    return CompiledPattern(pattern, _compile_one(pattern), required_literals(pattern.regex, FLAGS))
 
 
 def compile_patterns(
     patterns: Iterable[AlertPattern], suppressions: Iterable[str] | None = None
 ) -> PatternSet:
     """Compile PATTERNS once (first match wins); raises PatternError naming a bad regex."""
-    compiled: list[_Compiled] = []
+    compiled: list[CompiledPattern] = []
     seen: set[str] = set()
     for pattern in patterns:
         if pattern.name in seen:

@@ -17,6 +17,7 @@ applies them: it is a Detector, so anything that takes one (the detection pipeli
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import groupby
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,15 +62,18 @@ _Key = tuple[frozenset[str], bool]
 
 
 class RuledDetector(Detector):
-    """A Detector that applies DetectionRules: one compiled pattern set per distinct service rule."""
+    """A Detector applying DetectionRules: one compiled pattern set per distinct service rule."""
 
-    def __init__(self, patterns: Sequence[AlertPattern], rules: DetectionRules | None = None) -> None:
+    def __init__(
+        self, patterns: Sequence[AlertPattern], rules: DetectionRules | None = None
+    ) -> None:
         """Detect with RULES' extra patterns, then PATTERNS (user and built-in ones)."""
         self.rules = rules or DetectionRules()
         self._base = [*self.rules.extra_patterns, *patterns]
         self._suppressions = [*DEFAULT_SUPPRESSIONS, *self.rules.extra_suppressions]
         self._check_names()
         self._detectors: dict[_Key, Detector] = {}
+        self._keys: dict[str, _Key] = {}
         # The union of every pattern any service may use: a line it rejects matches nothing,
         # so callers may use `pattern_set.may_match` as a line filter.
         union = compile_patterns([*self._base, WARNING_LEVEL_PATTERN], self._suppressions)
@@ -90,6 +94,13 @@ class RuledDetector(Detector):
 
     def _key(self, service: str) -> _Key:
         """The pattern set SERVICE needs: the names it disables and whether WARN lines alert."""
+        key = self._keys.get(service)
+        if key is None:
+            key = self._keys[service] = self._service_key(service)
+        return key
+
+    def _service_key(self, service: str) -> _Key:
+        """Compute `_key` for SERVICE from the source's rules and the service's overrides."""
         override = self.rules.services.get(service)
         disabled = set(self.rules.disabled_patterns)
         warnings = self.rules.warning_lines
@@ -133,15 +144,6 @@ class RuledDetector(Detector):
     def detect_many(self, events: Iterable[LogEvent]) -> list[Detection]:
         """The detections of EVENTS in order; runs of events with one rule go through at once."""
         found: list[Detection] = []
-        run: list[LogEvent] = []
-        run_key: _Key | None = None
-        for event in events:
-            key = self._key(event.service)
-            if key != run_key and run:
-                found += self._detector(run_key or key).detect_many(run)
-                run = []
-            run_key = key
-            run.append(event)
-        if run and run_key is not None:
-            found += self._detector(run_key).detect_many(run)
+        for key, run in groupby(events, key=lambda event: self._key(event.service)):
+            found += self._detector(key).detect_many(run)
         return [d for d in found if self._kept(d)]

@@ -1,0 +1,239 @@
+"""`oncall scan`: what the agent would open and decide for some log files, without side effects.
+
+Nothing is executed or stored and no database is needed: the built-in patterns, the built-in
+knowledge entries and the default policy stand in for the store's. Files are streamed through
+the file source with the pattern prefilter as its line filter, so memory holds one read batch
+and one draft per kind of problem (plus, with `with_lines`, the line numbers of each).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from oncall_agent.detection.defaults import DEFAULT_PATTERNS
+from oncall_agent.detection.grouping import IncidentGrouper
+from oncall_agent.detection.source_rules import DetectionRules, RuledDetector
+from oncall_agent.errors import ConfigError
+from oncall_agent.models import Detection, IncidentDraft, LogEvent
+from oncall_agent.scan_advice import Advice, advise
+from oncall_agent.settings import get_settings
+from oncall_agent.sources.files import FileSource, ReadStats
+from oncall_agent.sources.parsing import check_parser, parse_line
+
+FIELDS = (
+    "fingerprint", "title", "service", "severity", "category", "count",
+    "first_seen", "last_seen", "action", "decision", "confidence",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """How to read the files: service override, parser, detection rules, line lists."""
+
+    service: str | None = None
+    parser: str = "auto"
+    rules: DetectionRules = field(default_factory=DetectionRules)
+    with_lines: bool = False
+    max_line_bytes: int = field(default_factory=lambda: get_settings().max_line_bytes)
+
+
+@dataclass
+class ScanIncident:
+    """One incident the agent would open, what it would do, and the lines grouped into it."""
+
+    draft: IncidentDraft
+    timed: bool = False  # whether any of its lines had a timestamp
+    lines: list[tuple[str, int]] = field(default_factory=list)
+    advice: Advice | None = None
+
+    def to_json(self, with_lines: bool = False) -> dict[str, Any]:
+        """The object `oncall scan --json` prints (with `lines` only when asked)."""
+        draft, advice = self.draft, self.advice or Advice()
+        row: dict[str, Any] = {
+            "fingerprint": draft.fingerprint,
+            "title": draft.title,
+            "service": draft.service,
+            "severity": draft.severity.value,
+            "category": draft.category,
+            "count": draft.count,
+            "first_seen": draft.first_seen.isoformat() if self.timed else None,
+            "last_seen": draft.last_seen.isoformat() if self.timed else None,
+            "action": advice.action,
+            "decision": advice.decision.value,
+            "confidence": advice.confidence,
+        }
+        if with_lines:
+            row["lines"] = [{"file": path, "line": number} for path, number in self.lines]
+        return row
+
+
+@dataclass
+class ScanResult:
+    """The incidents of a scan, most severe first, and what reading the files found."""
+
+    incidents: list[ScanIncident]
+    stats: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def check_paths(paths: list[str]) -> None:
+    """Raise a ConfigError naming every path that is missing, a folder, or unreadable."""
+    problems = []
+    for path in paths:
+        if not os.path.exists(path):
+            problems.append(f"{path}: no such file")
+        elif os.path.isdir(path):
+            problems.append(f"{path}: is a folder; give the log files in it (e.g. {path}/*.log)")
+        else:
+            try:
+                with open(path, "rb"):
+                    pass
+            except OSError as exc:
+                problems.append(f"{path}: cannot be read ({exc.strerror or exc})")
+    if not paths:
+        problems.append("no file given; pass at least one log file")
+    if problems:
+        raise ConfigError("cannot scan: " + "; ".join(problems))
+
+
+class _Scan:
+    """One scan in progress: the detector, the grouper, and the incidents by fingerprint."""
+
+    def __init__(self, options: ScanOptions, on_bytes: Callable[[int], None] | None) -> None:
+        """Prepare to scan with OPTIONS, reporting bytes read to ON_BYTES."""
+        self.options = options
+        self.on_bytes = on_bytes
+        self.detector = RuledDetector(DEFAULT_PATTERNS, options.rules)
+        self.grouper = IncidentGrouper(samples=get_settings().samples_per_incident)
+        self.incidents: dict[str, ScanIncident] = {}
+        self.stats: dict[str, int] = {}
+        self.notes: list[str] = []
+
+    def file(self, path: str) -> None:
+        """Stream the file at PATH (as given) through detection and grouping."""
+        source = FileSource(
+            [glob.escape(path)],  # a name with [ or * is a file here, not a pattern
+            service=self.options.service,
+            max_line_bytes=self.options.max_line_bytes,
+            line_filter=self.detector.pattern_set.may_match,
+        )
+        for events in self._batches(source):
+            self._count(path, self.detector.detect_many(self._reparsed(events)))
+
+    def _batches(self, source: FileSource) -> Iterator[list[LogEvent]]:
+        """The events of SOURCE batch by batch, then its last line if it lacks a newline."""
+        cursor: dict[str, Any] = {}
+        while True:
+            batch = source.read(cursor)
+            self._add_stats(batch.stats)
+            if self.on_bytes is not None:
+                self.on_bytes(batch.stats.bytes_read)
+            if not batch.events and batch.cursor == cursor:
+                break
+            cursor = batch.cursor
+            yield batch.events
+        yield from _unterminated_tail(source, cursor, self.on_bytes)
+
+    def _reparsed(self, events: list[LogEvent]) -> list[LogEvent]:
+        """EVENTS read again with the chosen parser (the file source reads with "auto")."""
+        if self.options.parser == "auto":
+            return events
+        return [_reparse(event, self.options.parser, self.options.service) for event in events]
+
+    def _count(self, path: str, detections: list[Detection]) -> None:
+        """Group DETECTIONS into incidents; remember their lines if asked."""
+        for detection in detections:
+            draft = self.grouper.add(detection)
+            incident = self.incidents.get(draft.fingerprint)
+            if incident is None:
+                incident = self.incidents[draft.fingerprint] = ScanIncident(draft)
+                _fill_attributes(draft, detection.event)
+            incident.timed = incident.timed or detection.event.timestamp is not None
+            if self.options.with_lines and detection.event.line_no is not None:
+                incident.lines.append((path, detection.event.line_no))
+
+    def _add_stats(self, stats: ReadStats) -> None:
+        """Sum the reader's counters and keep its notes (files read again from the start)."""
+        for name, value in vars(stats).items():
+            if isinstance(value, int):
+                self.stats[name] = self.stats.get(name, 0) + value
+        self.notes += list(stats.restarts)
+
+
+def _reparse(event: LogEvent, parser: str, service: str | None) -> LogEvent:
+    """EVENT with time, level and service as PARSER reads its line."""
+    parsed = parse_line(event.message, parser=parser)
+    stem = os.path.splitext(os.path.basename(event.path or ""))[0]
+    return event.model_copy(
+        update={
+            "timestamp": parsed.timestamp,
+            "level": parsed.level,
+            "service": service or parsed.service or stem or event.service,
+            "attributes": {**parsed.attributes, **event.attributes},
+        }
+    )
+
+
+def _fill_attributes(draft: IncidentDraft, event: LogEvent) -> None:
+    """Give DRAFT the ids its first line carries (dag_id...), which an action may need."""
+    if not draft.attributes:
+        draft.attributes = dict(parse_line(event.message).attributes)
+
+
+def _unterminated_tail(
+    source: FileSource, cursor: dict[str, Any], on_bytes: Callable[[int], None] | None
+) -> Iterator[list[LogEvent]]:
+    """The last line of each file when it has no newline (a tailer waits for it; a scan not)."""
+    for path, entry in cursor.get("files", {}).items():
+        offset, line_no = int(entry.get("offset", 0)), int(entry.get("line_no", 0))
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(source.max_line_bytes)
+        text = data.decode("utf-8", "replace").rstrip("\r")
+        if on_bytes is not None:
+            on_bytes(len(data))
+        if not text.strip() or (source.line_filter and not source.line_filter(text)):
+            continue
+        parsed = parse_line(text)
+        stem = os.path.splitext(os.path.basename(path))[0]
+        yield [
+            LogEvent(
+                source=f"file:{path}", message=text, path=path, line_no=line_no + 1,
+                offset=offset, timestamp=parsed.timestamp, level=parsed.level,
+                service=source.service or parsed.service or stem,
+            )
+        ]  # fmt: skip
+
+
+def _order(incident: ScanIncident) -> tuple[int, int]:
+    """Most severe first, then most frequent."""
+    return (-incident.draft.severity.rank, -incident.draft.count)
+
+
+def scan_files(
+    paths: list[str],
+    options: ScanOptions | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> ScanResult:
+    """The incidents the agent would open for PATHS and what it would decide for each."""
+    options = options or ScanOptions()
+    check_parser(options.parser)
+    check_paths(paths)
+    scan = _Scan(options, on_bytes)
+    for path in paths:
+        scan.file(path)
+    incidents = sorted(scan.incidents.values(), key=_order)
+    now = datetime.now(UTC)
+    for incident in incidents:
+        incident.advice = advise(incident.draft, now)
+    return ScanResult(incidents=incidents, stats=scan.stats, notes=scan.notes)
+
+
+def total_bytes(paths: list[str]) -> int:
+    """The size of PATHS together, for a progress bar."""
+    return sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
