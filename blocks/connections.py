@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from blocks.airflow import AirflowConnection
 from blocks.postgres import PostgresConnection
+from blocks.spark import SparkConnection
 
 
 class ConnectionBlock(Protocol):
@@ -24,4 +25,5 @@ class ConnectionBlock(Protocol):
 CONNECTION_BLOCKS: dict[str, Any] = {
     "airflow": AirflowConnection,
     "postgres": PostgresConnection,
+    "spark": SparkConnection,
 }

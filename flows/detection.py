@@ -7,12 +7,13 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import acreate_table_artifact
+from prefect.deployments.flow_runs import arun_deployment
 
 from blocks.airflow import AirflowFailureSource
 from blocks.sources import LogFileSource
 from flows.common import load_channels
 from flows.resolution import resolve_incident
-from tasks.detection import incidents_to_resolve, scan_log_source
+from tasks.detection import incident_episode, incidents_to_resolve, scan_log_source
 from tasks.resolution import deliver, summarize
 
 
@@ -34,6 +35,25 @@ async def _resolve_bounded(
     return list(await asyncio.gather(*(one(i) for i in incident_ids)))
 
 
+async def _dispatch_deployment_runs(
+    incident_ids: list[int], deployment: str, options: dict[str, Any]
+) -> list[dict[str, object]]:
+    """Start one resolution deployment run per incident and return at once (timeout=0).
+
+    A paused approval then holds only its own run, never this detection run or its schedule.
+    The idempotency key makes a second detection run's dispatch of the same episode a no-op.
+    """
+    for incident_id in incident_ids:
+        await arun_deployment(
+            deployment,
+            parameters={"incident_id": incident_id, **options},
+            timeout=0,
+            as_subflow=False,
+            idempotency_key=f"resolve-{incident_id}-{await incident_episode(incident_id)}",
+        )
+    return [await summarize(i) for i in incident_ids]
+
+
 @flow(name="detect-incidents")
 async def detect_incidents(
     sources: list[str] | None = None,
@@ -44,6 +64,7 @@ async def detect_incidents(
     dry_run: bool = False,
     notifications_block: str | None = None,
     airflow_sources: list[str] | None = None,
+    resolution_deployment: str | None = None,
 ) -> list[dict[str, object]]:
     """Scan every source block, store incidents, and fan out one resolution per new incident."""
     for name in sources if sources is not None else ["default"]:
@@ -62,7 +83,10 @@ async def detect_incidents(
         "dry_run": dry_run,
         "notifications_block": notifications_block,
     }
-    summaries = await _resolve_bounded(pending, max_concurrent_resolutions, options)
+    if resolution_deployment:
+        summaries = await _dispatch_deployment_runs(pending, resolution_deployment, options)
+    else:
+        summaries = await _resolve_bounded(pending, max_concurrent_resolutions, options)
     channels = await load_channels(notifications_block)
     await deliver(channels.notifiers, channels.secrets)  # retries what earlier runs could not send
     if summaries:

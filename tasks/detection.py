@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from oncall_agent.pipeline import ScanReport, scan_source
 from oncall_agent.sources.files import FileSource
 from oncall_agent.store.engine import get_engine, session_scope
-from oncall_agent.store.incidents import pending_resolution
+from oncall_agent.store.incidents import get_incident, pending_resolution
 
 
 @task(name="scan-log-source", cache_policy=NO_CACHE)
@@ -28,3 +28,14 @@ async def incidents_to_resolve() -> list[int]:
             return pending_resolution(session)
 
     return await asyncio.to_thread(_pending)
+
+
+@task(name="incident-episode", cache_policy=NO_CACHE)
+async def incident_episode(incident_id: int) -> int:
+    """How many times the incident has recurred (names one episode of it)."""
+
+    def _episode() -> int:
+        with session_scope(get_engine()) as session:
+            return get_incident(session, incident_id).recurrences
+
+    return await asyncio.to_thread(_episode)

@@ -37,7 +37,9 @@ LEVEL_HINT = r"\b(?:err|error|severe|fatal|crit|critical|emerg|emergency|alert|p
 # A JSON line with escapes: its decoded message may hold text its raw bytes do not.
 JSON_ESCAPES = r"^\{[^\n]*\\"
 _LEVEL_HINT_TEXT = re.compile(LEVEL_HINT, re.IGNORECASE)
-_UNCLEAN = re.compile(rb"[\x80-\xff\r]")
+# A line the byte-level scans do not judge: non-ASCII, or a carriage return inside the text.
+UNCLEAN = rb"[\x80-\xff]|\r[^\r\n]"
+_UNCLEAN = re.compile(UNCLEAN)
 
 
 class MatchEngine(ABC):
@@ -76,12 +78,10 @@ class MatchEngine(ABC):
         )
 
     def unclean_lines(self, chunk: bytes, chosen: set[int]) -> None:
-        """Add to CHOSEN the lines with non-ASCII bytes or a carriage return that may alert.
+        """Add to CHOSEN the unclean lines (see UNCLEAN) that may alert once decoded.
 
-        The byte-level scan is only trusted on clean lines; these are decoded and checked.
+        The byte-level scans are only trusted on clean lines; these are decoded and checked.
         """
-        if chunk.isascii() and b"\r" not in chunk:
-            return
         pos = 0
         while (found := _UNCLEAN.search(chunk, pos)) is not None:
             start, end = line_bounds(chunk, found.start())
@@ -116,7 +116,8 @@ class PythonEngine(MatchEngine):
         while (found := self._finder.search(lowered, pos)) is not None:
             start, pos = line_bounds(chunk, found.start())
             chosen.add(start)
-        self.unclean_lines(chunk, chosen)
+        if not chunk.isascii() or _UNCLEAN.search(chunk) is not None:
+            self.unclean_lines(chunk, chosen)
         return sorted(chosen)
 
     def match_indexes(self, texts: Sequence[str], services: Sequence[str | None]) -> list[int | None]:

@@ -24,6 +24,7 @@ import hyperscan
 from oncall_agent.detection.engine import (
     JSON_ESCAPES,
     LEVEL_HINT,
+    UNCLEAN,
     MatchEngine,
     line_bounds,
     line_starts,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # What a database expression is for (a bit set).
-SELECT, MATCH, SUPPRESS = 1, 2, 4
+SELECT, MATCH, SUPPRESS, UNCLEAN_HINT = 1, 2, 4, 8
 _BASE_FLAGS = hyperscan.HS_FLAG_MULTILINE
 
 
@@ -111,6 +112,8 @@ def _build_plan(pattern_set: PatternSet) -> _Plan:
     _plan_suppressions(pattern_set, plan, FLAGS)
     plan.add(LEVEL_HINT.encode(), True, SELECT, -1)
     plan.add(JSON_ESCAPES.encode(), False, SELECT, -1)
+    plan.add(UNCLEAN, False, UNCLEAN_HINT, -1)
+    plan.flags[-1] |= hyperscan.HS_FLAG_SINGLEMATCH  # one hit says "look closer"
     return plan
 
 
@@ -187,16 +190,22 @@ class HyperscanEngine(MatchEngine):
         chosen: set[int] = set()
         roles = self._roles
         last_end = -1
+        unclean = False
 
         def on_match(expression: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            nonlocal last_end
-            if end <= last_end or not roles[expression] & SELECT:
+            nonlocal last_end, unclean
+            if end <= last_end:
                 return
-            start, last_end = line_bounds(chunk, end - 1)
-            chosen.add(start)
+            role = roles[expression]
+            if role & SELECT:
+                start, last_end = line_bounds(chunk, end - 1)
+                chosen.add(start)
+            elif role & UNCLEAN_HINT:
+                unclean = True
 
         self._database.scan(chunk, match_event_handler=on_match, scratch=self._scratch())
-        self.unclean_lines(chunk, chosen)
+        if unclean:
+            self.unclean_lines(chunk, chosen)
         return sorted(chosen)
 
     def match_indexes(self, texts: Sequence[str], services: Sequence[str | None]) -> list[int | None]:

@@ -18,6 +18,7 @@ from oncall_agent.executors.http_call import HttpCallExecutor
 from oncall_agent.executors.postgres import TerminateQueriesExecutor
 from oncall_agent.executors.restart import RestartServiceExecutor
 from oncall_agent.executors.run_command import RunCommandExecutor
+from oncall_agent.executors.spark import SparkResubmitExecutor
 
 _FACTORIES: dict[str, Callable[..., Executor]] = {
     "run_command": RunCommandExecutor,
@@ -41,6 +42,7 @@ _CLIENT_FACTORIES: dict[str, tuple[str, Callable[..., Executor]]] = {
     "airflow_mark_run": ("airflow", AirflowMarkRunExecutor),
     "airflow_trigger_dag": ("airflow", AirflowTriggerDagExecutor),
     "terminate_queries": ("postgres", TerminateQueriesExecutor),
+    "spark_resubmit": ("spark", SparkResubmitExecutor),
 }
 
 ACTION_NAMES = tuple(sorted(_FACTORIES))

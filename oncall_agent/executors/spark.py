@@ -219,7 +219,7 @@ class SparkResubmitExecutor:
 
 def _matches(app_id: str) -> bool:
     """Whether APP_ID has the shape of a Spark application id."""
-    return _APP_ID_SHAPE.fullmatch(app_id) is not None
+    return _APP_ID_SHAPE.fullmatch(app_id) is not None and ".." not in app_id
 
 
 def _larger(a: str | None, b: str | None) -> str | None:
