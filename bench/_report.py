@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,7 +116,11 @@ def _print_marginal(rows: list[Row]) -> None:
 
 def print_cpu(rows: list[Row]) -> None:
     """CPU seconds during each measured run: the client process, the server, the whole machine."""
-    print("\nCPU during the measured call (client process / Prefect server / machine busy):")
+    cores = os.cpu_count() or 1
+    print(
+        "\nCPU during the measured call: client process / Prefect server / machine busy "
+        f"(all processes, % of {cores} cores):"
+    )
     for r in rows:
         cells = []
         for name, result in (("agent", r.agent), ("bare", r.bare)):

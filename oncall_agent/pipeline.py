@@ -55,7 +55,9 @@ def scan_source(
     with session_scope(engine) as session:
         cursor = load_cursor(session, source_key)
     while True:
-        batch = source.read(cursor)
+        # The detector's engine picks, chunk by chunk, the lines that may alert: only those
+        # become events; the rest are consumed (and counted) without per-line work.
+        batch = source.read(cursor, selector=detector.engine)
         if not batch.events and batch.cursor == cursor:
             break
         detections = detector.detect_many(batch.events)

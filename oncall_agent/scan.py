@@ -121,12 +121,13 @@ class _Scan:
             service=self.options.service,
             max_line_bytes=self.options.max_line_bytes,
             line_filter=self.detector.pattern_set.may_match,
+            flush_after_s=0,  # a scan reads files as they are: the last event is complete
         )
         for events in self._batches(source):
             self._count(path, self.detector.detect_many(self._reparsed(events)))
 
     def _batches(self, source: FileSource) -> Iterator[list[LogEvent]]:
-        """The events of SOURCE batch by batch, then its last line if it lacks a newline."""
+        """The events of SOURCE batch by batch, to the end of its files."""
         cursor: dict[str, Any] = {}
         while True:
             batch = source.read(cursor)
@@ -137,7 +138,6 @@ class _Scan:
                 break
             cursor = batch.cursor
             yield batch.events
-        yield from _unterminated_tail(source, cursor, self.on_bytes)
 
     def _reparsed(self, events: list[LogEvent]) -> list[LogEvent]:
         """EVENTS read again with the chosen parser (the file source reads with "auto")."""
@@ -183,31 +183,6 @@ def _fill_attributes(draft: IncidentDraft, event: LogEvent) -> None:
     """Give DRAFT the ids its first line carries (dag_id...), which an action may need."""
     if not draft.attributes:
         draft.attributes = dict(parse_line(event.message).attributes)
-
-
-def _unterminated_tail(
-    source: FileSource, cursor: dict[str, Any], on_bytes: Callable[[int], None] | None
-) -> Iterator[list[LogEvent]]:
-    """The last line of each file when it has no newline (a tailer waits for it; a scan not)."""
-    for path, entry in cursor.get("files", {}).items():
-        offset, line_no = int(entry.get("offset", 0)), int(entry.get("line_no", 0))
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            data = handle.read(source.max_line_bytes)
-        text = data.decode("utf-8", "replace").rstrip("\r")
-        if on_bytes is not None:
-            on_bytes(len(data))
-        if not text.strip() or (source.line_filter and not source.line_filter(text)):
-            continue
-        parsed = parse_line(text)
-        stem = os.path.splitext(os.path.basename(path))[0]
-        yield [
-            LogEvent(
-                source=f"file:{path}", message=text, path=path, line_no=line_no + 1,
-                offset=offset, timestamp=parsed.timestamp, level=parsed.level,
-                service=source.service or parsed.service or stem,
-            )
-        ]  # fmt: skip
 
 
 def _order(incident: ScanIncident) -> tuple[int, int]:

@@ -1,19 +1,28 @@
-"""The detector: turns log events into detections (pattern, template, fingerprint, title)."""
+"""The detector: turns log events into detections (pattern, template, fingerprint, title).
+
+Events are matched in batches through the pattern set's engine (see `engine`), which answers
+exactly as `PatternSet.match` would; templates come from a cache that masks each shape of line
+once (see `template_cache`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from oncall_agent.detection.alert import AlertPattern
+from oncall_agent.detection.engine import MatchEngine
 from oncall_agent.detection.fingerprint import TEMPLATE_LIMIT, fingerprint
 from oncall_agent.detection.masking import mask
 from oncall_agent.detection.patterns import PatternSet
+from oncall_agent.detection.template_cache import TemplateCache
 from oncall_agent.models import Detection, LogEvent, Severity
 
 TITLE_LIMIT = 200
 # An event whose parsed level is one of these alerts even when no pattern matches its text
-# (a JSON line {"level": "error", "message": "payment declined"}).
-_ERROR_LEVELS = {
+# (a JSON line {"level": "error", "message": "payment declined"}). Every one of them must be
+# found by engine.LEVEL_HINT in the line that gives it (a test holds the parsers to it).
+ERROR_LEVELS = {
     "ERROR": Severity.ERROR,
     "SEVERE": Severity.ERROR,
     "FATAL": Severity.CRITICAL,
@@ -23,10 +32,11 @@ _ERROR_LEVELS = {
 }
 
 
+@lru_cache(maxsize=16)
 def _level_pattern(level: str) -> AlertPattern:
     """The pseudo-pattern recorded for an alert raised by the event's level alone."""
     return AlertPattern(
-        name=f"level-{level.lower()}", regex=level, category="error", severity=_ERROR_LEVELS[level]
+        name=f"level-{level.lower()}", regex=level, category="error", severity=ERROR_LEVELS[level]
     )
 
 
@@ -41,23 +51,45 @@ def build_title(pattern: AlertPattern, template: str, service: str) -> str:
 class Detector:
     """Matches events against a compiled pattern set and describes the matches."""
 
-    def __init__(self, pattern_set: PatternSet) -> None:
-        """Use PATTERN_SET (compiled once by the caller) for every event."""
+    def __init__(self, pattern_set: PatternSet, engine: MatchEngine | None = None) -> None:
+        """Use PATTERN_SET (compiled once by the caller) through ENGINE (default: its own)."""
         self.pattern_set = pattern_set
+        self._engine = engine
+        self._templates = TemplateCache(mask)
+
+    @property
+    def engine(self) -> MatchEngine:
+        """The engine matching events; also the line selector of a file source's fast path."""
+        return self._engine or self.pattern_set.engine
 
     def match(self, event: LogEvent) -> AlertPattern | None:
         """The pattern EVENT raises an alert for, by text first and then by level."""
-        pattern = self.pattern_set.match(event.message, event.service)
-        if pattern is None and event.level and event.level.upper() in _ERROR_LEVELS:
-            return _level_pattern(event.level.upper())
-        return pattern
+        return self.match_many([event])[0]
+
+    def match_many(self, events: Sequence[LogEvent]) -> list[AlertPattern | None]:
+        """`match` for each of EVENTS, in one pass of the engine."""
+        found = self.engine.match_texts([e.message for e in events], [e.service for e in events])
+        return [
+            pattern if pattern is not None else _by_level(event)
+            for pattern, event in zip(found, events, strict=True)
+        ]
 
     def detect(self, event: LogEvent) -> Detection | None:
         """A Detection for EVENT, or None when it raises no alert."""
-        pattern = self.match(event)
-        if pattern is None:
-            return None
-        template = mask(event.message)[:TEMPLATE_LIMIT]
+        return next(iter(self.detect_many([event])), None)
+
+    def detect_many(self, events: Iterable[LogEvent]) -> list[Detection]:
+        """The detections of EVENTS, in order; events that raise no alert are left out."""
+        batch = list(events)
+        return [
+            self._describe(event, pattern)
+            for event, pattern in zip(batch, self.match_many(batch), strict=True)
+            if pattern is not None
+        ]
+
+    def _describe(self, event: LogEvent, pattern: AlertPattern) -> Detection:
+        """The Detection of EVENT alerting with PATTERN."""
+        template = self._templates.template(event.message)[:TEMPLATE_LIMIT]
         return Detection(
             event=event,
             pattern=pattern.name,
@@ -68,11 +100,8 @@ class Detector:
             title=build_title(pattern, template, event.service),
         )
 
-    def detect_many(self, events: Iterable[LogEvent]) -> list[Detection]:
-        """The detections of EVENTS, in order; events that raise no alert are left out."""
-        detections = []
-        for event in events:
-            detection = self.detect(event)
-            if detection is not None:
-                detections.append(detection)
-        return detections
+
+def _by_level(event: LogEvent) -> AlertPattern | None:
+    """The level pseudo-pattern when EVENT's parsed level alone raises an alert."""
+    level = event.level.upper() if event.level else None
+    return _level_pattern(level) if level is not None and level in ERROR_LEVELS else None

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, ClassVar
 from oncall_agent.detection.alert import AlertPattern
 from oncall_agent.detection.literals import keyword_regex
 from oncall_agent.errors import ConfigError
+from oncall_agent.sources.multiline import line_bounds, line_starts
 
 if TYPE_CHECKING:
     from oncall_agent.detection.patterns import PatternSet
@@ -124,24 +125,6 @@ class PythonEngine(MatchEngine):
         """`PatternSet.match_index` for each text."""
         match = self.pattern_set.match_index
         return [match(text, service) for text, service in zip(texts, services, strict=True)]
-
-
-def line_bounds(chunk: bytes, position: int) -> tuple[int, int]:
-    """Start and end (after its newline, or the chunk's end) of the line holding POSITION."""
-    start = chunk.rfind(b"\n", 0, position) + 1
-    end = chunk.find(b"\n", position)
-    return start, (len(chunk) if end < 0 else end + 1)
-
-
-def line_starts(chunk: bytes) -> list[int]:
-    """The start offset of every line of CHUNK."""
-    starts = [0]
-    find = chunk.find
-    pos = find(b"\n")
-    while 0 <= pos < len(chunk) - 1:
-        starts.append(pos + 1)
-        pos = find(b"\n", pos + 1)
-    return starts if chunk else []
 
 
 def hyperscan_available() -> bool:

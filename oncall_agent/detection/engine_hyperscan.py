@@ -26,10 +26,9 @@ from oncall_agent.detection.engine import (
     LEVEL_HINT,
     UNCLEAN,
     MatchEngine,
-    line_bounds,
-    line_starts,
 )
 from oncall_agent.detection.regex_translate import UntranslatableError, translate
+from oncall_agent.sources.multiline import line_bounds, line_starts
 
 if TYPE_CHECKING:
     from oncall_agent.detection.patterns import PatternSet

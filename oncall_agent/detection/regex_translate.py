@@ -88,7 +88,7 @@ def _char_source(code: int) -> str:
 
 def _in_source(items: list[tuple[Any, Any]]) -> str:
     """Python regex source of a character class node, rebuilt from its items."""
-    parts = []
+    parts: list[str] = []
     for op, av in items:
         if op is C.NEGATE:
             parts.insert(0, "^")

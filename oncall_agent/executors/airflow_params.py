@@ -2,8 +2,9 @@
 
 Identifiers are checked against Airflow's own rules before any request: DAG and task ids are
 letters, digits, `_ . -` (Airflow's KEY_REGEX, ASCII only here); run ids follow Airflow's
-default `allowed_run_id_pattern`. A DAG must also match one of the executor config's
-`airflow_allowed_dags` globs when that list is set (empty: every DAG of the connection).
+default `allowed_run_id_pattern`; neither may start with `-` or `.`. A DAG must also match one
+of the executor config's `airflow_allowed_dags` globs when that list is set (empty: every DAG
+of the connection).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from oncall_agent.integrations.airflow_client import RUN_FINISHED_STATES, Airflo
 from oncall_agent.models import VerificationResult
 
 AIRFLOW_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}")
-AIRFLOW_RUN_ID = re.compile(r"[A-Za-z0-9_.~:+-]{1,250}")
+# Both start with a letter, digit or "_": never an option-like "-x", nor "." or ".." (a URL
+# path segment that could walk up the API's paths).
+AIRFLOW_RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.~:+-]{0,249}")
 MAX_CONF_BYTES = 64 * 1024
 MAX_POLL_INTERVAL_S = 15.0
 

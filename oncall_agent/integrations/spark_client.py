@@ -24,8 +24,10 @@ MEMORY = re.compile(r"(?i)([1-9][0-9]{0,6})([kmgt])b?")
 _MIB_PER_UNIT = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
 # Application ids: local-<ms>, app-<date>-<n> (standalone), application_<ts>_<n> (YARN),
 # spark-<hex> (Kubernetes). Used to find ids in driver logs.
+# Not \b: event log paths glue ids to words ("eventlog_v2_local-1700000000000").
 APP_ID = re.compile(
-    r"\b(local-\d{10,}|app-\d{14}-\d{4,}|application_\d{10,}_\d{4,}|spark-[0-9a-f]{32})\b"
+    r"(?<![A-Za-z0-9])(local-\d{10,}|app-\d{14}-\d{4,}|application_\d{10,}_\d{4,}"
+    r"|spark-[0-9a-f]{32})(?![A-Za-z0-9])"
 )
 _CONF_KEY = re.compile(r"spark\.[A-Za-z0-9_.-]{1,200}")
 

@@ -87,8 +87,12 @@ class AirflowSource:
         self.page_size, self.max_pages = page_size, max_pages
         self.clock = clock
 
-    def read(self, cursor: dict[str, Any]) -> AirflowBatch:
-        """Failures that ended since CURSOR and were not reported yet, oldest first."""
+    def read(self, cursor: dict[str, Any], selector: Any = None) -> AirflowBatch:
+        """Failures that ended since CURSOR and were not reported yet, oldest first.
+
+        SELECTOR (the file source's line pre-filter) is accepted and unused: every event here
+        is a failure already, and there are few of them.
+        """
         start = self.clock() - self.initial_window
         tasks = SeenWindow.load(cursor.get("task_instances"), start, what="task_instances")
         runs = SeenWindow.load(cursor.get("dag_runs"), start, what="dag_runs")

@@ -19,9 +19,12 @@ _DATE = r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
 _ISO = _DATE + r"[T ]" + _HMS
 _ZONE = r"(?P<tz>Z|[+-]\d{2}:?\d{2}|UTC|GMT)"
 _LOGGER = r"(?P<logger>[\w.$-]+)"
-_LEVEL = r"(?P<level>[A-Z]+)"
+_LEVEL_WORDS = r"TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE|FINE|CONFIG"
+_LEVEL = rf"(?P<level>{_LEVEL_WORDS})"
+# After a syslog timestamp: host, program (maybe a version, a facility, a pid), colon.
 _SYSLOG_REST = (
-    r" (?P<host>[\w.-]+) (?P<service>[A-Za-z][\w./-]*)(?: [\d.]+)?(?:\([^)]*\))?(?:\[(?P<pid>\d+)\])?: "
+    r" (?P<host>[\w.-]+) (?P<service>[A-Za-z][\w./-]*)(?: [\d.]+)?(?:\([^)]*\))?"
+    r"(?:\[(?P<pid>\d+)\])?: "
 )
 
 
@@ -63,21 +66,18 @@ def _format(name: str, *patterns: str, service: str | None = None) -> LineFormat
     return LineFormat(name, tuple(re.compile(p) for p in patterns), service)
 
 
+# fmt: off
 ACCESS = _format(
     "access",  # nginx / Apache combined or common log format
-    r"(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<d>\d{2})/"
-    + _MON
-    + r"/(?P<y>\d{4}):"
-    + _HMS
-    + r" (?P<tz>[+-]\d{4})\] \"(?P<method>[A-Z]{3,10}) (?P<path>\S+)"
-    r"(?: (?P<proto>HTTP/[\d.]+))?\" (?P<status>\d{3}) ",
+    r"(?P<client>\S+) \S+ (?P<user>\S+) \[(?P<d>\d{2})/" + _MON + r"/(?P<y>\d{4}):" + _HMS
+    + r" (?P<tz>[+-]\d{4})\] \"(?P<method>[A-Z]{3,10}) (?P<path>\S+)(?: (?P<proto>HTTP/[\d.]+))?\""
+    r" (?P<status>\d{3}) ",
 )
 FORMATS: tuple[LineFormat, ...] = (
     ACCESS,
     _format(  # 2024/01/01 10:00:00 [error] 123#0: *45 upstream timed out ...
         "nginx-error",
-        r"(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2}) "
-        + _HMS
+        r"(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2}) " + _HMS
         + r" \[(?P<level>[a-z]+)\] (?P<pid>\d+)#\d+: (?:\*\d+ )?",
         service="nginx",
     ),
@@ -90,15 +90,8 @@ FORMATS: tuple[LineFormat, ...] = (
     ),
     _format(  # [2024-01-01, 10:00:00 UTC] {taskinstance.py:1234} ERROR - ...
         "airflow",
-        r"\["
-        + _DATE
-        + r"(?:, |T| )"
-        + _HMS
-        + r" ?"
-        + _ZONE
-        + r"?\] \{(?P<logger>[^}]*)\} "
-        + _LEVEL
-        + r" - ",
+        r"\[" + _DATE + r"(?:, |T| )" + _HMS + r" ?" + _ZONE + r"?\] \{(?P<logger>[^}]*)\} "
+        + _LEVEL + r" - ",
         service="airflow",
     ),
     _format(  # 2024-01-01 10:00:00.123 UTC [123] ERROR:  ...
@@ -108,22 +101,17 @@ FORMATS: tuple[LineFormat, ...] = (
         service="postgresql",
     ),
     _format(  # 2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:...@774] - ...
-        "zookeeper", _ISO + r" - " + _LEVEL + r" +\[(?P<thread>.*?)\] - "
+        "zookeeper", _ISO + r" - " + _LEVEL + r" +\[(?P<thread>.*?)\] - ",
     ),
     _format(  # 2024-01-01 10:00:00,123 - app.db - ERROR - ... (Python logging's usual format)
-        "python", _ISO + r" - " + _LOGGER + r" - " + _LEVEL + r" - "
+        "python", _ISO + r" - " + _LOGGER + r" - " + _LEVEL + r" - ",
     ),
     _format(  # 2015-10-18 18:01:47,978 INFO [main] org.apache...MRAppMaster: ... (log4j)
-        "log4j", _ISO + r" " + _LEVEL + r" +\[(?P<thread>[^\]]*)\] " + _LOGGER + r": "
+        "log4j", _ISO + r" " + _LEVEL + r" +\[(?P<thread>[^\]]*)\] " + _LOGGER + r": ",
     ),
     _format(  # nova-api.log 2017-05-16 00:00:00.008 25746 INFO nova.x [req-... ] ...
         "openstack",
-        r"(?:\S+\.log\S* )?"
-        + _ISO
-        + r" (?P<pid>\d+) "
-        + _LEVEL
-        + r" "
-        + _LOGGER
+        r"(?:\S+\.log\S* )?" + _ISO + r" (?P<pid>\d+) " + _LEVEL + r" " + _LOGGER
         + r" (?:\[[^\]]*\] )?",
     ),
     _format(  # 081109 203615 148 INFO dfs.DataNode$PacketResponder: ...
@@ -143,10 +131,12 @@ FORMATS: tuple[LineFormat, ...] = (
     _format(  # 2024-05-01T10:00:00Z ERROR [worker-1] pool: ... and other timestamp-first lines
         "generic",
         r"\[?" + _ISO + r" ?" + _ZONE + r"?\]?(?: ?[-|:])?"
-        r"(?: \[?(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE)\]?"
+        r"(?: \[?" + _LEVEL + r"\]?"
         r"(?: +\[[^\]]{0,80}\])?(?: ?[-|:])?)? ",
     ),
 )
+# fmt: on
+GENERIC = FORMATS[-1]
 BY_NAME: dict[str, LineFormat] = {f.name: f for f in FORMATS}
 
 

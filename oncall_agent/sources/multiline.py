@@ -2,16 +2,20 @@
 
 A continuation line is one that starts with a space or a tab, "at ", "Caused by:", "... N more",
 Python's "During handling of the above exception" / "The above exception was the direct cause",
-or is blank; inside a Python traceback, also the exception line that ends it ("ValueError: x")
-and a chained "Traceback (most recent call last):". Every other line starts an event.
+a Java exception line ("java.io.IOException: boom"), or is blank; inside a Python traceback,
+also the exception line that ends it ("ValueError: x") and a chained "Traceback (most recent
+call last):". Every other line starts an event.
 
 An event holds at most `max_lines` lines and `max_bytes` bytes (Filebeat's 500 lines; 64 KiB):
 past that, the next continuation line starts a new event, so nothing is dropped.
 
 Where events end is only known once the next line is there: the reader keeps the last event of
 what it has read for the next read (re-reading it from its start, so the cursor never holds
-event text) until a line that starts a new event follows, or the file has been quiet for
-`flush_after_s`. Finding events costs a regex over the chunk plus work per continuation line;
+event text) until a line that starts a new event follows. At the end of the file, an event
+that may still grow (it already has continuation lines, or its last line opens a trace: an
+exception name, "Traceback (most recent call last):", a trailing colon) is held until the file
+has been quiet for `flush_after_s`; any other last event is complete as it stands, so a plain
+last line is not delayed. Finding events costs a regex over the chunk plus work per continuation line;
 the lines of ordinary logs are never visited one by one.
 """
 
@@ -26,9 +30,13 @@ DEFAULT_FLUSH_AFTER_S = 5.0
 
 _CONTINUATION = re.compile(
     rb"^(?:[ \t]|\r?$|at |Caused by:|\.\.\. \d+ (?:more|common frames omitted)"
-    rb"|During handling of the above exception|The above exception was the direct cause)",
+    rb"|During handling of the above exception|The above exception was the direct cause"
+    # Java's exception line after the log record's own line: java.io.IOException: boom
+    rb"|(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)(?::|\r?$))",
     re.MULTILINE,
 )
+# A last line after which continuation lines are likely: a trace has begun.
+_OPENER = re.compile(rb"Traceback \(most recent call last\):|(?:Exception|Error|Throwable)\b|:\s*$")
 _CHAINED = re.compile(rb"(?:During handling of the above|The above exception was)")
 _TRACEBACK = re.compile(rb"^Traceback \(most recent call last\):", re.MULTILINE)
 _EXCEPTION_LINE = re.compile(rb"[A-Za-z_][\w.]*(?::|\r?\n)")
@@ -49,6 +57,26 @@ class MultilineRules:
                 f"multiline bounds must be >= 1 (max_lines={self.max_lines}, "
                 f"max_bytes={self.max_bytes})"
             )
+
+
+def line_bounds(chunk: bytes, position: int) -> tuple[int, int]:
+    """Start and end (after its newline, or the chunk's end) of the line holding POSITION."""
+    start = chunk.rfind(b"\n", 0, position) + 1
+    end = chunk.find(b"\n", position)
+    return start, (len(chunk) if end < 0 else end + 1)
+
+
+def line_starts(chunk: bytes) -> list[int]:
+    """The start offset of every line of CHUNK."""
+    if not chunk:
+        return []
+    starts = [0]
+    find, last = chunk.find, len(chunk) - 1
+    pos = find(b"\n")
+    while 0 <= pos < last:
+        starts.append(pos + 1)
+        pos = find(b"\n", pos + 1)
+    return starts
 
 
 def _line_end(region: bytes, start: int) -> int:
@@ -130,6 +158,14 @@ def _close(region: bytes, run: list[int], end: int, rules: MultilineRules, spans
             first, lines, size = start, 0, 0
         lines, size = lines + 1, size + length
     spans.append((first, end))
+
+
+def may_continue(region: bytes, spans: list[Span]) -> bool:
+    """Whether the last event of REGION (complete lines) may still get continuation lines."""
+    if spans and spans[-1][1] == len(region):
+        return True
+    last = region[region.rfind(b"\n", 0, len(region) - 1) + 1 :]
+    return _OPENER.search(last) is not None
 
 
 def last_event_start(region: bytes, spans: list[Span]) -> int:

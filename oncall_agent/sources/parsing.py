@@ -22,6 +22,7 @@ from oncall_agent.sources.log_formats import (
     ACCESS_TIMESTAMP,
     BY_NAME,
     FORMATS,
+    GENERIC,
     ISO_TIMESTAMP,
     MONTH_NAMES,
     START_TIMESTAMPS,
@@ -97,11 +98,23 @@ def _build(fields: dict[str, str | None], now: datetime) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+# The last specific format that matched: lines come in runs of one format, so it is tried first.
+# Specific formats never match the same line (a test holds them to it), so trying one out of
+# order gives the answer the ordered search would; "generic" overlaps them and is never a hint.
+_hint: list[LineFormat] = []
+
+
 def _match(text: str) -> tuple[LineFormat, re.Match[str]] | None:
     """The first known format whose header starts TEXT, with its match."""
+    if _hint:
+        found = _hint[0].match(text)
+        if found:
+            return _hint[0], found
     for line_format in FORMATS:
         found = line_format.match(text)
         if found:
+            if line_format is not GENERIC:
+                _hint[:] = [line_format]
             return line_format, found
     return None
 
@@ -206,7 +219,8 @@ def _attributes(found: re.Match[str], body: str) -> dict[str, str]:
     groups = found.groupdict()
     names = ("logger", "host", "method", "path", "status")
     ids = {name: str(groups[name]) for name in names if groups.get(name)}
-    ids.update(_IDS.findall(body))
+    if "=" in body:
+        ids.update(_IDS.findall(body))
     return ids
 
 

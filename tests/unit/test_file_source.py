@@ -33,6 +33,11 @@ def _persisted(cursor: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(cursor))
 
 
+def _lines(paths: list[str], **options: Any) -> FileSource:
+    """A source without multi-line joining: every line is an event, none is held back."""
+    return FileSource(paths, multiline=None, **options)
+
+
 @pytest.fixture
 def log(tmp_path: Path) -> Path:
     """An empty log file in a folder of its own."""
@@ -43,7 +48,7 @@ def log(tmp_path: Path) -> Path:
 
 def test_partial_line_is_held_until_its_newline_arrives(log: Path) -> None:
     """A last line without newline is not consumed; once completed it is read whole."""
-    source = FileSource([str(log)])
+    source = _lines([str(log)])
     _append(log, "first\nsec")
     batch = source.read({})
     assert _messages(batch) == ["first"]
@@ -57,7 +62,7 @@ def test_partial_line_is_held_until_its_newline_arrives(log: Path) -> None:
 def test_invalid_utf8_is_replaced_and_counted(log: Path) -> None:
     """Undecodable bytes become U+FFFD; the line is kept and counted."""
     _append(log, b"ok\nbad \xff\xfe bytes\n")
-    batch = FileSource([str(log)]).read({})
+    batch = _lines([str(log)]).read({})
     assert _messages(batch) == ["ok", "bad \ufffd\ufffd bytes"]
     assert batch.stats.invalid_utf8_lines == 1
 
@@ -65,7 +70,7 @@ def test_invalid_utf8_is_replaced_and_counted(log: Path) -> None:
 def test_one_megabyte_line_is_capped_and_counted(log: Path) -> None:
     """A 1 MB line keeps max_line_bytes, reports what was cut, and the next line is intact."""
     _append(log, "x" * 1_000_000 + "\nafter\n")
-    batch = FileSource([str(log)], max_line_bytes=65536).read({})
+    batch = _lines([str(log)], max_line_bytes=65536).read({})
     capped, after = batch.events
     assert len(capped.message) == 65536
     assert capped.truncated_bytes == 1_000_000 - 65536
@@ -77,7 +82,7 @@ def test_one_megabyte_line_is_capped_and_counted(log: Path) -> None:
 def test_memory_stays_bounded_on_a_huge_line(log: Path) -> None:
     """Reading a 20 MB line allocates far less than the line (chunks, capped buffer)."""
     _append(log, b"y" * 20_000_000 + b"\n")
-    source = FileSource([str(log)], max_line_bytes=4096)
+    source = _lines([str(log)], max_line_bytes=4096)
     tracemalloc.start()
     try:
         batch = source.read({})
@@ -90,7 +95,7 @@ def test_memory_stays_bounded_on_a_huge_line(log: Path) -> None:
 
 def test_overlong_line_without_newline_is_cut_now_and_its_rest_skipped(log: Path) -> None:
     """A line over the cap with no newline yet is emitted capped; its tail is discarded later."""
-    source = FileSource([str(log)], max_line_bytes=1000)
+    source = _lines([str(log)], max_line_bytes=1000)
     _append(log, "z" * 5000)
     first = source.read({})
     assert [len(m) for m in _messages(first)] == [1000]
@@ -104,24 +109,24 @@ def test_overlong_line_without_newline_is_cut_now_and_its_rest_skipped(log: Path
 def test_restart_from_saved_cursor_reads_only_new_lines(log: Path) -> None:
     """A new source given the saved cursor neither re-reads nor skips a line."""
     _append(log, "one\ntwo\n")
-    saved = _persisted(FileSource([str(log)]).read({}).cursor)
+    saved = _persisted(_lines([str(log)]).read({}).cursor)
     _append(log, "three\nfour\n")
-    batch = FileSource([str(log)]).read(saved)
+    batch = _lines([str(log)]).read(saved)
     assert _messages(batch) == ["three", "four"]
     assert [e.line_no for e in batch.events] == [3, 4]
     assert batch.events[0].offset == len("one\ntwo\n")
-    assert _messages(FileSource([str(log)]).read(_persisted(batch.cursor))) == []
+    assert _messages(_lines([str(log)]).read(_persisted(batch.cursor))) == []
 
 
 def test_truncation_is_detected_and_read_from_start(log: Path) -> None:
     """A file cut below the saved offset (copytruncate) is read again from its start."""
     _append(log, "alpha\nbeta\ngamma\n")
-    saved = _persisted(FileSource([str(log)]).read({}).cursor)
+    saved = _persisted(_lines([str(log)]).read({}).cursor)
     shutil.copy(log, log.with_suffix(".log.1"))
     with log.open("r+b") as handle:
         handle.truncate(0)
     _append(log, "delta\n")
-    batch = FileSource([str(log)]).read(saved)
+    batch = _lines([str(log)]).read(saved)
     assert _messages(batch) == ["delta"]
     assert any("truncated" in note for note in batch.stats.restarts)
 
@@ -129,27 +134,27 @@ def test_truncation_is_detected_and_read_from_start(log: Path) -> None:
 def test_copytruncate_drains_the_unread_tail_from_the_copy(log: Path) -> None:
     """Lines written before a copytruncate but not yet read are taken from the copy, once."""
     _append(log, "1\n2\n")
-    saved = _persisted(FileSource([str(log)]).read({}).cursor)
+    saved = _persisted(_lines([str(log)]).read({}).cursor)
     _append(log, "3\n")
     shutil.copy(log, log.with_name("app.log.1"))
     with log.open("r+b") as handle:
         handle.truncate(0)
     _append(log, "4\n")
-    batch = FileSource([str(log)]).read(saved)
+    batch = _lines([str(log)]).read(saved)
     assert _messages(batch) == ["3", "4"]
-    assert _messages(FileSource([str(log)]).read(_persisted(batch.cursor))) == []
+    assert _messages(_lines([str(log)]).read(_persisted(batch.cursor))) == []
 
 
 def test_truncated_and_regrown_past_offset_is_detected(log: Path) -> None:
     """Rewritten in place while the agent was down, longer than before: read from the start."""
     _append(log, "old 1\nold 2\n")
-    saved = _persisted(FileSource([str(log)]).read({}).cursor)
+    saved = _persisted(_lines([str(log)]).read({}).cursor)
     inode = log.stat().st_ino
     with log.open("r+b") as handle:
         handle.truncate(0)
         handle.write(b"new first line, longer than before\nnew 2\n")
     assert log.stat().st_ino == inode
-    batch = FileSource([str(log)]).read(saved)
+    batch = _lines([str(log)]).read(saved)
     assert _messages(batch) == ["new first line, longer than before", "new 2"]
     assert any("rewritten" in note for note in batch.stats.restarts)
 
@@ -157,11 +162,11 @@ def test_truncated_and_regrown_past_offset_is_detected(log: Path) -> None:
 def test_replaced_file_is_detected_and_read_from_start(log: Path, tmp_path: Path) -> None:
     """Another file moved over the name (new inode) is read from its start."""
     _append(log, "old a\nold b\n")
-    saved = _persisted(FileSource([str(log)]).read({}).cursor)
+    saved = _persisted(_lines([str(log)]).read({}).cursor)
     fresh = tmp_path / "incoming.log"
     fresh.write_text("new a\n")
     os.replace(fresh, log)
-    batch = FileSource([str(log)]).read(saved)
+    batch = _lines([str(log)]).read(saved)
     assert _messages(batch) == ["new a"]
     assert any("replaced" in note for note in batch.stats.restarts)
 
@@ -169,20 +174,20 @@ def test_replaced_file_is_detected_and_read_from_start(log: Path, tmp_path: Path
 def test_rename_rotation_loses_and_repeats_nothing(log: Path) -> None:
     """Lines written before a rename rotation are drained from the rotated file, once."""
     _append(log, "1\n2\n")
-    saved = _persisted(FileSource([str(log)]).read({}).cursor)
+    saved = _persisted(_lines([str(log)]).read({}).cursor)
     _append(log, "3\n")  # written but not read before the rotation
     log.rename(log.with_name("app.log.1"))
     _append(log, "4\n")
-    batch = FileSource([str(log)]).read(saved)
+    batch = _lines([str(log)]).read(saved)
     assert _messages(batch) == ["3", "4"]
     assert batch.stats.restarts == [f"{log}: rotated; its unread tail was read from {log}.1"]
     # The old writer still appends to the rotated file before it reopens.
     _append(log.with_name("app.log.1"), "3b\n")
     _append(log, "5\n")
-    batch = FileSource([str(log)]).read(_persisted(batch.cursor))
+    batch = _lines([str(log)]).read(_persisted(batch.cursor))
     assert sorted(_messages(batch)) == ["3b", "5"]
     log.with_name("app.log.1").unlink()
-    batch = FileSource([str(log)]).read(_persisted(batch.cursor))
+    batch = _lines([str(log)]).read(_persisted(batch.cursor))
     assert _messages(batch) == []
     assert list(batch.cursor["files"]) == [str(log)]
 
@@ -190,13 +195,13 @@ def test_rename_rotation_loses_and_repeats_nothing(log: Path) -> None:
 def test_rotation_before_the_new_file_exists_loses_nothing(log: Path) -> None:
     """Renamed away with no new file yet: the unread tail is drained, the new file read later."""
     _append(log, "1\n")
-    saved = _persisted(FileSource([str(log)]).read({}).cursor)
+    saved = _persisted(_lines([str(log)]).read({}).cursor)
     _append(log, "2\n")
     log.rename(log.with_name("app.log.1"))
-    batch = FileSource([str(log)]).read(saved)
+    batch = _lines([str(log)]).read(saved)
     assert _messages(batch) == ["2"]
     _append(log, "3\n")
-    batch = FileSource([str(log)]).read(_persisted(batch.cursor))
+    batch = _lines([str(log)]).read(_persisted(batch.cursor))
     assert _messages(batch) == ["3"]
 
 
@@ -204,11 +209,11 @@ def test_renamed_file_matched_by_glob_continues_from_its_offset(log: Path) -> No
     """A file known under an old name and matched again under a new one is not re-read."""
     _append(log, "a\nb\n")
     pattern = str(log.parent / "app.log*")
-    saved = _persisted(FileSource([pattern]).read({}).cursor)
+    saved = _persisted(_lines([pattern]).read({}).cursor)
     log.rename(log.with_name("app.log.1"))
     _append(log.with_name("app.log.1"), "c\n")
     _append(log, "d\n")
-    batch = FileSource([pattern]).read(saved)
+    batch = _lines([pattern]).read(saved)
     assert sorted(_messages(batch)) == ["c", "d"]
 
 
@@ -220,17 +225,17 @@ def test_service_comes_from_argument_then_line_then_file_stem(tmp_path: Path) ->
         "Jun 14 15:16:01 host sshd[42]: Failed password for root\n"
         '{"message": "boom", "service": "payments", "level": "error"}\n'
     )
-    events = FileSource([str(path)]).read({}).events
+    events = _lines([str(path)]).read({}).events
     assert [e.service for e in events] == ["billing", "sshd", "payments"]
     assert events[2].level == "ERROR" and events[2].message == "boom"
-    forced = FileSource([str(path)], service="checkout").read({}).events
+    forced = _lines([str(path)], service="checkout").read({}).events
     assert {e.service for e in forced} == {"checkout"}
 
 
 def test_events_carry_position_time_and_level(log: Path) -> None:
     """Each event knows its file, 1-based line number, byte offset, timestamp and level."""
     _append(log, "2024-05-01T10:00:00Z INFO up\r\n2024-05-01T10:00:05Z ERROR down\r\n")
-    events = FileSource([str(log)]).read({}).events
+    events = _lines([str(log)]).read({}).events
     assert [(e.line_no, e.offset, e.level) for e in events] == [(1, 0, "INFO"), (2, 30, "ERROR")]
     assert events[1].message == "2024-05-01T10:00:05Z ERROR down"
     assert events[1].timestamp is not None and events[1].timestamp.second == 5
@@ -242,7 +247,7 @@ def test_globs_read_every_matching_file(tmp_path: Path) -> None:
     (tmp_path / "a.log").write_text("from a\n")
     (tmp_path / "b.log").write_text("from b\n")
     (tmp_path / "c.txt").write_text("not me\n")
-    source = FileSource([str(tmp_path / "*.log"), str(tmp_path / "missing.log")])
+    source = _lines([str(tmp_path / "*.log"), str(tmp_path / "missing.log")])
     batch = source.read({})
     assert _messages(batch) == ["from a", "from b"]
     assert batch.stats.files == 2
@@ -251,7 +256,7 @@ def test_globs_read_every_matching_file(tmp_path: Path) -> None:
 def test_byte_budget_splits_reading_without_loss(log: Path) -> None:
     """A small max_bytes reads part now and the rest next time, nothing lost or doubled."""
     _append(log, "".join(f"line {n}\n" for n in range(100)))
-    source, cursor, seen = FileSource([str(log)]), {}, []
+    source, cursor, seen = _lines([str(log)]), {}, []
     for _ in range(50):
         batch = source.read(cursor, max_bytes=100)
         seen += _messages(batch)
@@ -264,7 +269,7 @@ def test_byte_budget_splits_reading_without_loss(log: Path) -> None:
 def test_line_filter_drops_lines_but_consumes_them(log: Path) -> None:
     """Lines the filter rejects produce no event yet are counted and not read again."""
     _append(log, "INFO a\nERROR b\nINFO c\n")
-    source = FileSource([str(log)], line_filter=lambda text: "ERROR" in text)
+    source = _lines([str(log)], line_filter=lambda text: "ERROR" in text)
     batch = source.read({})
     assert _messages(batch) == ["ERROR b"] and batch.events[0].line_no == 2
     assert batch.stats.lines == 3
@@ -280,8 +285,8 @@ def test_pattern_prefilter_as_line_filter_keeps_level_alerts(log: Path) -> None:
         "2024-05-01 10:00:00 INFO all good\n",
     )
     detector = Detector(default_pattern_set())
-    unfiltered = detector.detect_many(FileSource([str(log)]).read({}).events)
-    filtered_source = FileSource([str(log)], line_filter=default_pattern_set().may_match)
+    unfiltered = detector.detect_many(_lines([str(log)]).read({}).events)
+    filtered_source = _lines([str(log)], line_filter=default_pattern_set().may_match)
     filtered = detector.detect_many(filtered_source.read({}).events)
     assert [d.event.message for d in filtered] == [
         "ledger mismatch",

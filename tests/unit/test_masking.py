@@ -26,7 +26,9 @@ _PINNED = "6b08b15517790c1653a68195f99d6f88398b3bc4"
         ("after 2.5s and 3 minutes", "after <DURATION> and <DURATION>"),
         ("table 'orders' missing", "table '<STR>' missing"),
         ("login user=alice id=42", "login user=<VAL> id=<VAL>"),
-        ("2024-05-01T10:00:00.123Z start", "<TS> start"),
+        ("job status=FAILED reason=oom_killed", "job status=FAILED reason=oom_killed"),
+        ('err="dial 10.0.0.1:5432: refused"', 'err="dial <IP>: refused"'),
+        ("at 2024-05-01T10:00:00.123Z start", "at <TS> start"),
         ("Jun 14 15:16:01 combo sshd", "<TS> combo sshd"),
         ("[Sun Dec 04 04:47:44 2005] [error]", "[<TS>] [error]"),
         ("mail to ops@example.com bounced", "mail to <EMAIL> bounced"),
@@ -46,6 +48,44 @@ def test_lines_of_one_kind_share_a_template() -> None:
     first = "2024-05-01 10:00:01 ERROR pool: timeout after 30s for conn 17 to 10.0.0.5:5432"
     second = "2024-05-02 11:12:13 ERROR pool: timeout after 45s for conn 203 to 10.0.0.9:5432"
     assert mask(first) == mask(second)
+
+
+@pytest.mark.parametrize(
+    ("line", "template"),
+    [
+        ("2024-05-01T10:00:00.123Z start", "start"),
+        (
+            "2015-10-18 18:01:47,978 INFO [IPC Server handler 7 on 62270] a.b.Impl: lost 3",
+            "lost <NUM>",
+        ),
+        ("Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass", "check pass"),
+        ("[Sun Dec 04 04:47:44 2005] [error] mod_jk child 6", "mod_jk child <NUM>"),
+        ("[Sun Dec 04 04:47:44 2005] [error]", "[<TS>] [error]"),
+        ('1.2.3.4 - - [01/May/2024:10:00:00 +0000] "GET /a/1 HTTP/1.1" 502 9', "GET /a 502"),
+    ],
+)
+def test_the_log_header_is_not_part_of_the_template(line: str, template: str) -> None:
+    """Time, level, pid, thread and logger in front of a message do not tell kinds apart."""
+    assert mask(line) == template
+
+
+def test_one_message_from_two_threads_and_loggers_shares_a_template() -> None:
+    """The same event logged by two threads and classes (LogHub Hadoop E35) is one kind."""
+    first = (
+        "2015-10-18 18:10:01,001 INFO [AsyncDispatcher event handler] a.job.impl.TaskAttemptImpl: "
+        "Diagnostics report from attempt_1445144423722_0020_m_000002_0: Error: timeout"
+    )
+    second = (
+        "2015-10-18 18:10:05,777 INFO [IPC Server handler 3 on 62270] a.TaskAttemptListenerImpl: "
+        "Diagnostics report from attempt_1445144423722_0020_m_000007_1: Error: timeout"
+    )
+    assert mask(first) == mask(second)
+
+
+def test_identity_values_merge_and_state_values_split() -> None:
+    """Who or where (user=, rhost=) is masked; a state (status=) tells problems apart."""
+    assert mask("auth failure user=root rhost=gw") == mask("auth failure user=bob rhost=10.0.0.1")
+    assert mask("task ended status=FAILED") != mask("task ended status=KILLED")
 
 
 def test_lines_of_different_kinds_keep_different_templates() -> None:

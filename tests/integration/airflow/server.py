@@ -13,6 +13,7 @@ group, SIGKILL if anything is left after a grace period.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -126,10 +127,8 @@ class AirflowServer:
     def stop(self) -> None:
         """Stop every process of the server (its whole process group)."""
         _signal_group(self.process, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            pass
         # Children (API server, workers) may outlive the parent: the group gets SIGKILL.
         _signal_group(self.process, signal.SIGKILL)
         if self.process.poll() is None:
@@ -138,10 +137,8 @@ class AirflowServer:
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
     """Send SIGNUM to the process group PROCESS leads, if any of it is left."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def start_airflow(airflow: Path, home: Path, dags: Path) -> AirflowServer:
@@ -205,7 +202,9 @@ def _wait_until_serving(server: AirflowServer) -> None:
 
 def _login(http: httpx.Client, server: AirflowServer) -> str | None:
     """A token for the test user, or None while the API server is not ready."""
-    reply = http.post("/auth/token", json={"username": server.username, "password": server.password})
+    reply = http.post(
+        "/auth/token", json={"username": server.username, "password": server.password}
+    )
     return reply.json()["access_token"] if reply.status_code == 201 else None
 
 
@@ -222,5 +221,7 @@ def _healthy(http: httpx.Client) -> bool:
 def _dags_parsed(http: httpx.Client, token: str) -> bool:
     """Whether every test DAG is known to the API."""
     reply = http.get("/api/v2/dags", headers={"Authorization": f"Bearer {token}"})
-    known = {d["dag_id"] for d in reply.json().get("dags", [])} if reply.status_code == 200 else set()
+    known = (
+        {d["dag_id"] for d in reply.json().get("dags", [])} if reply.status_code == 200 else set()
+    )
     return set(TEST_DAGS) <= known

@@ -1,4 +1,4 @@
-"""End to end against a real Airflow 3: a task fails, the agent detects it, asks, clears, verifies."""
+"""End to end against a real Airflow 3: a task fails; the agent detects, asks, clears, verifies."""
 
 from __future__ import annotations
 
@@ -51,19 +51,20 @@ def test_failed_task_is_detected_then_cleared_after_approval_and_its_run_succeed
     connection = _connection(airflow_server)
     source = AirflowFailureSource(connection=connection, dag_ids=[DAG]).build()
 
-    report = scan_source(engine, source, "airflow-source:test")
+    report = scan_source(engine, source, "airflow-source:test")  # type: ignore[arg-type]
     assert [c.kind for c in report.changes] == ["opened"]
     incident_id = report.changes[0].incident_id
     with session_scope(engine) as session:
         incident = get_incident(session, incident_id)
         assert (incident.service, incident.category, incident.source) == (DAG, "airflow", "airflow")
         assert incident.attributes is not None
-        assert {k: incident.attributes[k] for k in ("dag_id", "task_id", "run_id", "try_number")} == {
-            "dag_id": DAG, "task_id": "wait_for_marker", "run_id": run_id, "try_number": "1"
-        }  # fmt: skip
+        ids = {k: incident.attributes[k] for k in ("dag_id", "task_id", "run_id", "try_number")}
+        assert ids == {"dag_id": DAG, "task_id": "wait_for_marker", "run_id": run_id,
+                       "try_number": "1"}  # fmt: skip
         assert "AirflowTaskTimeout" in incident.attributes["log_excerpt"]
         assert "AirflowTaskTimeout" in (incident.samples or [""])[0]
-    assert scan_source(engine, source, "airflow-source:test").changes == []  # nothing new
+    again = scan_source(engine, source, "airflow-source:test")  # type: ignore[arg-type]
+    assert again.changes == []  # nothing new
 
     analysis = analyze_incident(engine, incident_id)
     assert analysis.entry_key == "airflow-task-timeout" and analysis.action is not None
@@ -79,13 +80,19 @@ def test_failed_task_is_detected_then_cleared_after_approval_and_its_run_succeed
 
     preview = execute_action(engine, analysis, executor, dry_run=True)
     assert preview.status is ActionStatus.DRY_RUN
-    assert "wait_for_marker (failed)" in preview.output and "publish (upstream_failed)" in preview.output
-    task_reaches(airflow_api, DAG, run_id, "wait_for_marker", "failed")  # the dry run changed nothing
+    assert (
+        "wait_for_marker (failed)" in preview.output
+        and "publish (upstream_failed)" in preview.output
+    )
+    task_reaches(
+        airflow_api, DAG, run_id, "wait_for_marker", "failed"
+    )  # the dry run changed nothing
     narrow = executor.plan(analysis.action.params | {"include_downstream": False})
     only = executor.run(narrow, dry_run=True, timeout_s=30)
     assert only.details["would_clear"] == ["wait_for_marker (failed)"]
 
     approval = request_approval(engine, analysis, policy)
+    assert approval.id is not None
     marker.write_text("orders landed\n")  # the person approving first removes the cause
     verdict = judge_answer(
         engine, approval.id, ApprovalAnswer(decision="approve", approver="oncall-engineer"), policy

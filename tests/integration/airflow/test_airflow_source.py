@@ -40,7 +40,9 @@ def test_retry_then_a_run_marked_failed_are_each_reported_once(
     )
     plan = executor.plan({"dag_id": DAG, "run_id": run_id, "state": "failed"})
     preview = executor.run(plan, dry_run=True, timeout_s=30)
-    assert preview.status is ActionStatus.DRY_RUN and "always_fails (up_for_retry)" in preview.output
+    assert (
+        preview.status is ActionStatus.DRY_RUN and "always_fails (up_for_retry)" in preview.output
+    )
     assert run_reaches(airflow_api, DAG, run_id, "running") == "running"
     result = executor.run(plan, dry_run=False, timeout_s=30)
     assert result.status is ActionStatus.SUCCEEDED, result.output
