@@ -37,34 +37,48 @@ class ElasticsearchSource(Block):
         'source = ElasticsearchSource.load("BLOCK_NAME").build()\n```'
     )
 
-    hosts: list[str] = Field(..., min_length=1, description="e.g. https://es.example.org:9200")
+    hosts: list[str] = Field(
+        ..., min_length=1, description="Cluster URLs, e.g. https://es.example.org:9200."
+    )
     api_key: SecretStr | None = Field(default=None, description="An API key (encoded form).")
     username: str | None = Field(default=None, description="Basic auth user (instead of a key).")
     password: SecretStr | None = Field(default=None, description="That user's password.")
     verify_certs: bool = Field(default=True, description="Check the cluster's TLS certificate.")
     ca_certs: str | None = Field(default=None, description="A CA bundle file for TLS.")
-    request_timeout_s: float = Field(default=10.0, gt=0, le=300)
-    index_pattern: str = Field(..., min_length=1, description="e.g. logs-*,app-logs")
+    request_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds before one request gives up."
+    )
+    index_pattern: str = Field(
+        ..., min_length=1, description="Indices to read: a name, pattern or list, e.g. logs-*,app."
+    )
     query: dict[str, Any] = Field(
         default_factory=lambda: {"match_all": {}},
-        description='Query DSL the documents must match, e.g. {"term": {"log.level": "error"}}',
+        description='Query DSL the documents must match, e.g. {"term": {"log.level": "error"}}.',
     )
-    timestamp_field: str = Field(default="@timestamp")
+    timestamp_field: str = Field(default="@timestamp", description="The date field to poll by.")
     tiebreaker_field: str = Field(
         default="event.id", description="Unique per document and sortable (keyword or number)."
     )
-    message_field: str = Field(default="message")
-    service_field: str | None = Field(default="service.name")
-    level_field: str | None = Field(default="log.level")
+    message_field: str = Field(default="message", description="The field holding the text.")
+    service_field: str | None = Field(
+        default="service.name", description="The field naming the service, if any."
+    )
+    level_field: str | None = Field(
+        default="log.level", description="The field holding the log level, if any."
+    )
     attribute_fields: dict[str, str] = Field(
         default_factory=dict,
-        description='Incident attributes from document fields: {"app_id": "spark.app_id"}',
+        description='Incident attributes from document fields: {"app_id": "spark.app_id"}.',
     )
-    default_service: str = Field(default="unknown")
+    default_service: str = Field(
+        default="unknown", description="The service of documents that name none."
+    )
     look_back_s: float = Field(default=300.0, ge=0, description="How late a document may come.")
     start_window_s: float = Field(default=3600.0, ge=0, description="First poll looks back this.")
-    page_size: int = Field(default=500, ge=1, le=10_000)
-    pit_keep_alive: str = Field(default="2m", pattern=r"^\d+[smhd]$")
+    page_size: int = Field(default=500, ge=1, le=10_000, description="Documents per request.")
+    pit_keep_alive: str = Field(
+        default="2m", pattern=r"^\d+[smhd]$", description="How long a point in time lives."
+    )
 
     @field_validator("hosts")
     @classmethod

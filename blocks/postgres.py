@@ -45,8 +45,12 @@ class PostgresConnection(Block):
     min_age_s: float = Field(
         default=60.0, ge=0, description="Only sessions idle in transaction or running this long."
     )
-    connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    statement_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    connect_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds to wait for a connection."
+    )
+    statement_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds any statement of the agent may run."
+    )
 
     @field_validator("dsn")
     @classmethod

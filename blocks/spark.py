@@ -15,7 +15,12 @@ from prefect.blocks.core import Block
 from pydantic import Field, HttpUrl, field_validator
 
 from oncall_agent.errors import ConfigError
-from oncall_agent.integrations.spark_client import SparkClient, SparkJob, SparkSubmitSettings
+from oncall_agent.integrations.spark_client import (
+    SparkClient,
+    SparkJob,
+    SparkSubmitSettings,
+    memory_mib,
+)
 from oncall_agent.sources.files import FileSource
 from oncall_agent.sources.spark import SparkDriverLogSource, SparkHistorySource
 
@@ -46,14 +51,20 @@ class SparkConnection(Block):
         'connection = SparkConnection.load("BLOCK_NAME")\n```'
     )
 
-    history_server_url: str = Field(..., description="e.g. http://spark-history:18080")
+    history_server_url: str = Field(
+        ..., description="The History Server, e.g. http://spark-history:18080."
+    )
     timeout: float = Field(default=10.0, gt=0, le=120, description="Seconds per REST call.")
     spark_submit: str | None = Field(
         default=None,
         description="Absolute path of spark-submit; empty: the one bundled with pyspark.",
     )
-    master: str = Field(default="yarn", description="--master, e.g. yarn, k8s://..., local[2]")
-    deploy_mode: str = Field(default="client", pattern=r"^(client|cluster)$")
+    master: str = Field(
+        default="yarn", description="Where to submit (--master): yarn, k8s://..., local[2]."
+    )
+    deploy_mode: str = Field(
+        default="client", pattern=r"^(client|cluster)$", description="client or cluster."
+    )
     max_executor_memory: str = Field(default="16g", description="Most executor memory allowed.")
     max_driver_memory: str = Field(default="8g", description="Most driver memory allowed.")
     max_memory_overhead: str = Field(default="4g", description="Most memory overhead allowed.")
@@ -73,6 +84,14 @@ class SparkConnection(Block):
         if not _BASE_URL.fullmatch(value):
             raise ValueError("must look like http(s)://host[:port][/path], without user:password@")
         return value.rstrip("/")
+
+    @field_validator("max_executor_memory", "max_driver_memory", "max_memory_overhead")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        """A Spark memory size such as 8g."""
+        if memory_mib(value) is None:
+            raise ValueError(f"{value!r} is not a memory size like 512m or 8g")
+        return value
 
     def submit_settings(self) -> SparkSubmitSettings:
         """The validated submit settings (spark-submit resolved)."""
@@ -128,7 +147,7 @@ class SparkDriverLogs(Block):
     _description = "Spark driver logs the on-call agent tails for errors."
     _documentation_url = _DOCS
 
-    paths: list[str] = Field(..., description="Files or globs, e.g. /var/log/spark/*.log")
+    paths: list[str] = Field(..., description="Files or globs, e.g. /var/log/spark/*.log.")
     service: str | None = Field(default=None, description="Service these jobs belong to.")
 
     def build(self) -> SparkDriverLogSource:

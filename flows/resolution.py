@@ -52,7 +52,10 @@ async def resolve_incident(
         if verdict.approved:
             analysis = analysis.with_parameters(verdict.parameters)
             approver, approved_hash = verdict.approver, verdict.params_hash
-    if decision.decision is Decision.EXECUTE or approved_hash is not None:
+    if decision.decision is Decision.SHADOW and analysis.action is not None:
+        # Shadow mode records exactly what would have run, as a dry run, and leaves it to people.
+        outcome = await act(analysis, targets.executors, True, targets.secret_values(), clients)
+    elif decision.decision is Decision.EXECUTE or approved_hash is not None:
         dry = dry_run or policy.dry_run_only
         outcome = await act(
             analysis,

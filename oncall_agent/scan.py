@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from oncall_agent.detection.defaults import DEFAULT_PATTERNS
@@ -108,7 +109,7 @@ class _Scan:
         """Prepare to scan with OPTIONS, reporting bytes read to ON_BYTES."""
         self.options = options
         self.on_bytes = on_bytes
-        self.detector = RuledDetector(DEFAULT_PATTERNS, options.rules)
+        self.detector = _detector(options.rules.model_dump_json())
         self.grouper = IncidentGrouper(samples=get_settings().samples_per_incident)
         self.incidents: dict[str, ScanIncident] = {}
         self.stats: dict[str, int] = {}
@@ -120,7 +121,6 @@ class _Scan:
             [glob.escape(path)],  # a name with [ or * is a file here, not a pattern
             service=self.options.service,
             max_line_bytes=self.options.max_line_bytes,
-            line_filter=self.detector.pattern_set.may_match,
             flush_after_s=0,  # a scan reads files as they are: the last event is complete
         )
         for events in self._batches(source):
@@ -130,7 +130,8 @@ class _Scan:
         """The events of SOURCE batch by batch, to the end of its files."""
         cursor: dict[str, Any] = {}
         while True:
-            batch = source.read(cursor)
+            # The detector's engine selects the lines that may alert; only those become events.
+            batch = source.read(cursor, selector=self.detector.engine)
             self._add_stats(batch.stats)
             if self.on_bytes is not None:
                 self.on_bytes(batch.stats.bytes_read)
@@ -163,6 +164,12 @@ class _Scan:
             if isinstance(value, int):
                 self.stats[name] = self.stats.get(name, 0) + value
         self.notes += list(stats.restarts)
+
+
+@lru_cache(maxsize=8)
+def _detector(rules_json: str) -> RuledDetector:
+    """The detector for some rules, built once per process (building one takes a while)."""
+    return RuledDetector(DEFAULT_PATTERNS, DetectionRules.model_validate_json(rules_json))
 
 
 def _reparse(event: LogEvent, parser: str, service: str | None) -> LogEvent:

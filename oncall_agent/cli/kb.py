@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from oncall_agent.cli.common import console, err_console, store_session
 from oncall_agent.errors import ConfigError, OncallError
 from oncall_agent.knowledge.matcher import KnowledgeMatch, search_entries
+from oncall_agent.knowledge.promotion import suggest_promotion
 from oncall_agent.knowledge.spec import (
     KnowledgeEntrySpec,
     describe_validation_error,
@@ -210,5 +211,50 @@ def seed_command() -> None:
         with store_session() as session:
             added = kb_store.seed_defaults(session)
         console.print(f"seeded {added} default entries")
+
+    _guarded(run)
+
+
+@app.command("promotions")
+def promotions_command() -> None:
+    """Entries whose verified record would justify more autonomy (a suggestion, never applied)."""
+
+    def run() -> None:
+        with store_session() as session:
+            rows = kb_store.list_entries(session)
+            suggestions = [
+                s
+                for r in rows
+                if (
+                    s := suggest_promotion(
+                        r.key, AutonomyMode(r.autonomy), RiskClass(r.risk), r.successes, r.failures
+                    )
+                )
+            ]
+        if not suggestions:
+            console.print("no entry's record justifies a promotion yet")
+        for s in suggestions:
+            console.print(
+                f"{s.key}: {s.current.value} -> {s.suggested.value} ({s.reason})\n"
+                f"  to apply: {s.command}",
+                markup=False,
+            )
+
+    _guarded(run)
+
+
+@app.command("set-autonomy")
+def set_autonomy_command(
+    key: str,
+    mode: AutonomyMode,
+    by: Annotated[str, typer.Option("--by", help="Who decides (goes to the audit trail)")],
+    reason: Annotated[str, typer.Option("--reason")] = "",
+) -> None:
+    """Change an entry's autonomy (shadow, approve, auto): only a person does this."""
+
+    def run() -> None:
+        with store_session() as session:
+            row = kb_store.set_autonomy(session, key, mode, actor=by, reason=reason)
+        console.print(f"{row.key}: autonomy is now {row.autonomy} (set by {by})")
 
     _guarded(run)

@@ -132,9 +132,27 @@ class RuledDetector(Detector):
         """Whether DETECTION is severe enough for its service."""
         return detection.severity.rank >= self.min_severity(detection.event.service).rank
 
+    def _severe_enough(self, pattern: AlertPattern | None, event: LogEvent) -> bool:
+        """Whether PATTERN alerting on EVENT reaches its service's minimum severity."""
+        return (
+            pattern is not None and pattern.severity.rank >= self.min_severity(event.service).rank
+        )
+
+    def match_many(self, events: Sequence[LogEvent]) -> list[AlertPattern | None]:
+        """The pattern each of EVENTS alerts with under these rules (None: no incident)."""
+        found: list[AlertPattern | None] = []
+        for key, run in groupby(events, key=lambda event: self._key(event.service)):
+            batch = list(run)
+            patterns = self._detector(key).match_many(batch)
+            found += [
+                p if self._severe_enough(p, e) else None
+                for p, e in zip(patterns, batch, strict=True)
+            ]
+        return found
+
     def match(self, event: LogEvent) -> AlertPattern | None:
-        """The pattern EVENT alerts for under these rules (severity ignored: see `detect`)."""
-        return self._detector(self._key(event.service)).match(event)
+        """The pattern EVENT alerts with under these rules, or None."""
+        return self.match_many([event])[0]
 
     def detect(self, event: LogEvent) -> Detection | None:
         """A Detection for EVENT if a pattern for its service matches and it is severe enough."""

@@ -66,7 +66,9 @@ def escalation_reasons(
         why.append("approval was required and not given: nothing ran")
     if decision is Decision.SHADOW:
         why.append("the knowledge entry is in shadow mode: the agent only records what it would do")
-    if outcome is not None and outcome.status is not ActionStatus.SUCCEEDED:
+    if outcome is not None and outcome.status is ActionStatus.DRY_RUN:
+        why.append(f"dry run of {outcome.action} on {outcome.target}: {outcome.output[:300]}")
+    elif outcome is not None and outcome.status is not ActionStatus.SUCCEEDED:
         why.append(
             f"the action {outcome.action} ended {outcome.status.value}: {outcome.verification}"
         )

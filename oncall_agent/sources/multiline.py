@@ -28,18 +28,21 @@ DEFAULT_MAX_LINES = 500
 DEFAULT_MAX_BYTES = 64 * 1024
 DEFAULT_FLUSH_AFTER_S = 5.0
 
+# Each regex starts with the newline before the line it finds: `re` then skips ahead with a
+# fast literal search instead of trying `^` at every byte. Lookaheads keep the next newline
+# unconsumed, so that a continuation line right after a blank one is found too.
 _CONTINUATION = re.compile(
-    rb"^(?:[ \t]|\r?$|at |Caused by:|\.\.\. \d+ (?:more|common frames omitted)"
+    rb"\n(?:[ \t]|(?=\r?\n)|at |Caused by:|\.\.\. \d+ (?:more|common frames omitted)"
     rb"|During handling of the above exception|The above exception was the direct cause"
     # Java's exception line after the log record's own line: java.io.IOException: boom
-    rb"|(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)(?::|\r?$))",
-    re.MULTILINE,
+    rb"|(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)(?::|(?=\r?\n)))"
 )
+_CHAINED = re.compile(rb"(?:During handling of the above|The above exception was)")
+_TRACEBACK = re.compile(rb"\nTraceback \(most recent call last\):")
+_EXCEPTION_LINE = re.compile(rb"[A-Za-z_][\w.]*(?::|\r?\n)")
 # A last line after which continuation lines are likely: a trace has begun.
 _OPENER = re.compile(rb"Traceback \(most recent call last\):|(?:Exception|Error|Throwable)\b|:\s*$")
-_CHAINED = re.compile(rb"(?:During handling of the above|The above exception was)")
-_TRACEBACK = re.compile(rb"^Traceback \(most recent call last\):", re.MULTILINE)
-_EXCEPTION_LINE = re.compile(rb"[A-Za-z_][\w.]*(?::|\r?\n)")
+_TRACEBACK_HEADER = b"Traceback (most recent call last):"
 Span = tuple[int, int]
 
 
@@ -96,8 +99,10 @@ def _is_blank(region: bytes, start: int) -> bool:
 
 def _traceback_lines(region: bytes, continuation: set[int]) -> None:
     """Add the lines only a Python traceback makes continuations (chained header, last line)."""
-    for found in _TRACEBACK.finditer(region):
-        start = found.start()
+    headers = [m.start() + 1 for m in _TRACEBACK.finditer(region)]
+    if region.startswith(_TRACEBACK_HEADER):
+        headers.insert(0, 0)
+    for start in headers:
         if start > 0 and _after_chaining_words(region, start):
             continuation.add(start)
         line, indented = _line_end(region, start), False
@@ -120,7 +125,7 @@ def _after_chaining_words(region: bytes, start: int) -> bool:
 
 def continuation_starts(region: bytes) -> list[int]:
     """Sorted starts of REGION's continuation lines (REGION: complete lines; 0 never counts)."""
-    found = {m.start() for m in _CONTINUATION.finditer(region)}
+    found = {m.start() + 1 for m in _CONTINUATION.finditer(region)}
     _traceback_lines(region, found)
     found.discard(0)  # a region always starts an event
     found.discard(len(region))  # the empty "line" after the last newline

@@ -15,6 +15,7 @@ from oncall_agent.knowledge.defaults import DEFAULT_ENTRIES
 from oncall_agent.knowledge.spec import KnowledgeEntrySpec
 from oncall_agent.knowledge.templates import learned_key, template_pattern
 from oncall_agent.models import ActionSpec, AutonomyMode, RiskClass
+from oncall_agent.store.audit import audit
 from oncall_agent.store.tables import KnowledgeEntry, utcnow
 
 # What a person or a file defines; successes/failures are observed, never overwritten by import.
@@ -184,4 +185,30 @@ def entry_from_resolution(
     if row is None or row.id is None:
         raise StoreError(f"learned knowledge entry {spec.key!r} was not stored")
     record_outcome(session, row.id, success)
+    return row
+
+
+def set_autonomy(
+    session: Session, key: str, mode: AutonomyMode, *, actor: str, reason: str
+) -> KnowledgeEntry:
+    """A person changes an entry's autonomy (the only way it changes); audited."""
+    if not actor.strip():
+        raise ConfigError("say who changes the autonomy (--by NAME): it goes to the audit trail")
+    row = get_entry(session, key)
+    if row is None:
+        raise ConfigError(f"no knowledge entry {key!r}: see `oncall kb list`")
+    before = row.autonomy
+    row.autonomy = mode.value
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    audit(
+        session,
+        "autonomy_changed",
+        actor=actor,
+        entry=key,
+        before=before,
+        after=mode.value,
+        reason=reason,
+    )
     return row
