@@ -21,19 +21,26 @@ class Row:
     bare: dict[str, Any]
 
     @property
-    def agent_s(self) -> float:
+    def failed(self) -> bool:
+        """One of the two measurements did not finish."""
+        return "error" in self.agent or "error" in self.bare
+
+    @property
+    def agent_s(self) -> float | None:
         """Wall time of the detection run, start to return (every decision is recorded by then)."""
-        return float(self.agent["total_s"])
+        return _seconds(self.agent)
 
     @property
-    def bare_s(self) -> float:
+    def bare_s(self) -> float | None:
         """Wall time of the bare fan-out."""
-        return float(self.bare["total_s"])
+        return _seconds(self.bare)
 
     @property
-    def ratio(self) -> float:
+    def ratio(self) -> float | None:
         """Agent time over bare time."""
-        return self.agent_s / self.bare_s if self.bare_s > 0 else float("inf")
+        if self.agent_s is None or not self.bare_s:
+            return None
+        return self.agent_s / self.bare_s
 
     @property
     def decided(self) -> int:
@@ -44,6 +51,25 @@ class Row:
     def all_decided(self) -> bool:
         """Every one of the N incidents has a recorded decision."""
         return self.decided == self.n
+
+    def per_incident(self, seconds: float | None) -> float | None:
+        """SECONDS divided by N."""
+        return None if seconds is None else seconds / self.n
+
+    def brief(self) -> str:
+        """One progress line."""
+        parts = []
+        for name, result in (("agent", self.agent), ("bare", self.bare)):
+            seconds = _seconds(result)
+            parts.append(
+                f"{name} FAILED: {result['error']}" if seconds is None else f"{name} {seconds:.2f}s"
+            )
+        return ", ".join(parts) + f", decided {self.decided}/{self.n}"
+
+
+def _seconds(result: dict[str, Any]) -> float | None:
+    """A measurement's wall time, or None if it failed."""
+    return None if "error" in result else float(result["total_s"])
 
 
 def _retries(result: dict[str, Any], code: str = "503") -> int:
@@ -77,9 +103,9 @@ def print_table(rows: list[Row]) -> None:
                 r.backend,
                 str(r.n),
                 _fmt(r.agent_s),
-                _fmt(r.agent_s / r.n, 3),
+                _fmt(r.per_incident(r.agent_s), 3),
                 _fmt(r.bare_s),
-                _fmt(r.bare_s / r.n, 3),
+                _fmt(r.per_incident(r.bare_s), 3),
                 _fmt(r.ratio),
                 f"{'yes' if r.all_decided else 'NO'} ({r.decided}/{r.n})",
                 _fmt(r.agent.get("last_decision_s")),
@@ -97,17 +123,31 @@ def print_table(rows: list[Row]) -> None:
         if i == 0:
             print("  ".join("-" * w for w in widths))
     _print_marginal(rows)
+    _print_failures(rows)
+
+
+def _print_failures(rows: list[Row]) -> None:
+    """For each failed measurement: its error and the end of its log."""
+    for r in rows:
+        for name, result in (("agent", r.agent), ("bare", r.bare)):
+            if "error" in result:
+                print(
+                    f"\n{name} {r.backend} N={r.n} FAILED after {result['elapsed_s']}s "
+                    f"(exit {result['exit']}): {result['error']}"
+                )
+                print("\n".join("    " + line[:200] for line in result["log_tail"]))
 
 
 def _print_marginal(rows: list[Row]) -> None:
     """Per extra incident: the slope between the smallest and largest N of each backend."""
     for backend in dict.fromkeys(r.backend for r in rows):
-        mine = sorted((r for r in rows if r.backend == backend), key=lambda r: r.n)
+        mine = sorted((r for r in rows if r.backend == backend and not r.failed), key=lambda r: r.n)
         if len(mine) < 2:
             continue
         lo, hi = mine[0], mine[-1]
         span = hi.n - lo.n
-        agent, bare = (hi.agent_s - lo.agent_s) / span, (hi.bare_s - lo.bare_s) / span
+        agent = (float(hi.agent_s or 0) - float(lo.agent_s or 0)) / span
+        bare = (float(hi.bare_s or 0) - float(lo.bare_s or 0)) / span
         print(
             f"{backend}: per extra incident (N {lo.n}->{hi.n}): agent {agent:.3f}s, "
             f"bare {bare:.3f}s, ratio {agent / bare if bare > 0 else float('inf'):.2f}"
@@ -138,6 +178,9 @@ def print_profiles(rows: list[Row]) -> None:
     for backend in dict.fromkeys(r.backend for r in rows):
         row = max((r for r in rows if r.backend == backend), key=lambda r: r.n)
         agent, bare = row.agent.get("profile"), row.bare.get("profile")
+        if row.failed:
+            print(f"\nprofile {backend} N={row.n}: not available (a measurement failed)")
+            continue
         if not agent or not bare:
             continue
         print(f"\nprofile {backend} N={row.n} (means per subflow, ms):")
@@ -170,19 +213,20 @@ def verdicts(rows: list[Row]) -> bool:
     ok = True
     print()
     for r in rows:
-        passed = r.ratio <= MAX_RATIO and r.all_decided
+        passed = r.ratio is not None and r.ratio <= MAX_RATIO and r.all_decided
         ok &= passed
         print(
-            f"{'PASS' if passed else 'FAIL'}  {r.backend} N={r.n}: agent/bare {r.ratio:.2f} "
+            f"{'PASS' if passed else 'FAIL'}  {r.backend} N={r.n}: agent/bare {_fmt(r.ratio)} "
             f"(target <= {MAX_RATIO}), all decided: {r.all_decided}"
         )
     pg = [r for r in rows if r.backend == "postgresql" and r.n == PG_TARGET_N]
     for r in pg:
         retries = _retries(r.agent)
-        passed = r.agent_s <= PG_TARGET_S and r.all_decided and retries == 0
+        passed = r.agent_s is not None and r.agent_s <= PG_TARGET_S
+        passed = passed and r.all_decided and retries == 0
         ok &= passed
         print(
-            f"{'PASS' if passed else 'FAIL'}  postgresql N={r.n} decided in {r.agent_s:.1f}s "
+            f"{'PASS' if passed else 'FAIL'}  postgresql N={r.n} decided in {_fmt(r.agent_s, 1)}s "
             f"(target <= {PG_TARGET_S:.0f}s), all decided: {r.all_decided}, "
             f"503 retries: {retries}"
         )

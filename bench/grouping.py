@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -74,7 +74,7 @@ def load(name: str) -> Sample:
 
 
 def grouping_accuracy(
-    predicted: dict[int, Hashable], truth: dict[int, str], lines: Iterable[int]
+    predicted: Mapping[int, Hashable], truth: Mapping[int, str], lines: Iterable[int]
 ) -> float | None:
     """Share of LINES whose predicted group, within LINES, equals their true group."""
     chosen = sorted(lines)

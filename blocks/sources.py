@@ -14,7 +14,16 @@ from oncall_agent.sources.parsing import check_parser
 
 
 class LogFileSource(Block):
-    """Local log files or globs to tail, with the service they belong to and what alerts."""
+    """Local log files or globs to tail, with the service they belong to and what alerts.
+
+    `parser` names the line format (default: guessed per line). The detection fields make a
+    `DetectionRules` (`detection_rules()`), applied by `RuledDetector`: `min_severity` drops
+    milder alerts, `warning_lines` lets WARN lines open incidents, `extra_patterns` are tried
+    before the built-in and user patterns, `disabled_patterns` names patterns never tried here,
+    `extra_suppressions` are regexes of benign spans (match a whole line to silence it), and
+    `service_rules` overrides min_severity, warning_lines and disabled_patterns per service,
+    e.g. {"sshd": {"min_severity": "error"}}.
+    """
 
     _block_type_name = "Oncall Log File Source"
     _block_type_slug = "oncall-log-file-source"

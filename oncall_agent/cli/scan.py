@@ -19,6 +19,7 @@ from oncall_agent.scan import ScanIncident, ScanOptions, ScanResult, scan_files,
 from oncall_agent.sources.parsing import PARSER_NAMES
 
 LINES_SHOWN = 5  # line references per incident in the table (--json lists them all)
+TEMPLATE_SHOWN = 160  # characters of a template under its title
 
 
 @contextmanager
@@ -47,6 +48,15 @@ def _lines_cell(incident: ScanIncident) -> str:
     return escape(", ".join(refs) + (f" (+{more})" if more > 0 else ""))
 
 
+def _title_cell(incident: ScanIncident) -> str:
+    """The title, and under it the template when the title does not show it (built-in
+    patterns' titles name the kind of problem: the template tells their incidents apart)."""
+    title, template = incident.draft.title, incident.draft.template
+    if template in title:
+        return escape(title)
+    return f"{escape(title)}\n[dim]{escape(template[:TEMPLATE_SHOWN])}[/dim]"
+
+
 def _table(result: ScanResult, with_lines: bool) -> Table:
     """The incidents as a table a person reads."""
     table = Table(
@@ -60,7 +70,7 @@ def _table(result: ScanResult, with_lines: bool) -> Table:
     for incident in result.incidents:
         row = incident.to_json()
         cells = [
-            row["severity"], escape(row["service"]), escape(row["title"]), str(row["count"]),
+            row["severity"], escape(row["service"]), _title_cell(incident), str(row["count"]),
             (row["first_seen"] or "-")[:19], (row["last_seen"] or "-")[:19],
             row["action"] or "-", row["decision"],
             "-" if row["confidence"] is None else f"{row['confidence']:.2f}",

@@ -42,10 +42,7 @@ def _level_pattern(level: str) -> AlertPattern:
 
 def build_title(pattern: AlertPattern, template: str, service: str) -> str:
     """A readable title: "<category>: <pattern title or template> in <service>"."""
-    what = pattern.title or template
-    if len(what) > TITLE_LIMIT:
-        what = what[: TITLE_LIMIT - 1] + "…"
-    return f"{pattern.category}: {what} in {service}"
+    return _fingerprint_and_title(pattern.category, pattern.title, template, service)[1]
 
 
 class Detector:
@@ -90,15 +87,29 @@ class Detector:
     def _describe(self, event: LogEvent, pattern: AlertPattern) -> Detection:
         """The Detection of EVENT alerting with PATTERN."""
         template = self._templates.template(event.message)[:TEMPLATE_LIMIT]
+        digest, title = _fingerprint_and_title(
+            pattern.category, pattern.title, template, event.service
+        )
         return Detection(
             event=event,
             pattern=pattern.name,
             category=pattern.category,
             severity=pattern.severity,
             template=template,
-            fingerprint=fingerprint(template, event.service, pattern.category),
-            title=build_title(pattern, template, event.service),
+            fingerprint=digest,
+            title=title,
         )
+
+
+@lru_cache(maxsize=65536)
+def _fingerprint_and_title(
+    category: str, title: str | None, template: str, service: str
+) -> tuple[str, str]:
+    """Fingerprint and title of a detection (pure functions of these, so cached)."""
+    what = title or template
+    if len(what) > TITLE_LIMIT:
+        what = what[: TITLE_LIMIT - 1] + "…"
+    return fingerprint(template, service, category), f"{category}: {what} in {service}"
 
 
 def _by_level(event: LogEvent) -> AlertPattern | None:

@@ -131,8 +131,9 @@ class TemplateCache:
         # Zero is never free: leading zeros, "0x" and "0.00" are where notation hides in digits.
         free = sorted(DIGITS - named_digits(masker) - {"0"})
         self._free = "".join(free)
-        self._table = str.maketrans(self._free, free[0] * len(free)) if free else {}
-        self._templates: dict[str, str] = {}
+        # bytes.translate runs in C; str.translate looks every character up in a dict.
+        self._table = bytes.maketrans(self._free.encode(), free[0].encode() * len(free)) if free else b""
+        self._templates: dict[bytes, str] = {}
         self._hits = 0
         self.enabled = len(free) > 1
 
@@ -140,7 +141,7 @@ class TemplateCache:
         """The template of MESSAGE, as MASKER gives it."""
         if not self.enabled:
             return self._masker(message)
-        key = message.translate(self._table)
+        key = message.encode("utf-8", "surrogatepass").translate(self._table)
         cached = self._templates.get(key)
         if cached is not None:
             self._hits += 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import urllib3
@@ -31,7 +31,7 @@ from airflow_client.client.models import (
     DAGRunPatchBody,
     TriggerDAGRunPostBody,
 )
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from oncall_agent.errors import (
     ActionError,
@@ -48,6 +48,7 @@ from oncall_agent.integrations.airflow_client import (
     AirflowTaskInstance,
 )
 
+M = TypeVar("M", bound=BaseModel)
 PAGE = 100
 MAX_PAGES = 50
 _READ, _WRITE = "read", "write"
@@ -96,7 +97,7 @@ class AirflowRestClient:
             "~", "~", state=list(states), end_date_gte=ended_since, order_by=["end_date"],
             limit=limit, offset=offset,
         )  # fmt: skip
-        return [AirflowTaskInstance.model_validate(item) for item in body["task_instances"]]
+        return self._many("list task instances", _READ, AirflowTaskInstance, body, "task_instances")
 
     def list_dag_runs(
         self, *, states: Sequence[str], ended_since: datetime, limit: int, offset: int
@@ -107,7 +108,7 @@ class AirflowRestClient:
             "~", state=list(states), end_date_gte=ended_since, order_by=["end_date"],
             limit=limit, offset=offset,
         )  # fmt: skip
-        return [AirflowDagRun.model_validate(item) for item in body["dag_runs"]]
+        return self._many("list DAG runs", _READ, AirflowDagRun, body, "dag_runs")
 
     def list_run_task_instances(
         self, dag_id: str, run_id: str, *, task_id: str | None = None
@@ -120,9 +121,10 @@ class AirflowRestClient:
                 self._tis.get_task_instances_without_preload_content, dag_id, run_id,
                 task_id=task_id, limit=PAGE, offset=page * PAGE,
             )  # fmt: skip
-            items = body["task_instances"]
-            found += [AirflowTaskInstance.model_validate(item) for item in items]
-            if len(items) < PAGE:
+            page_items = self._many("list task instances", _READ, AirflowTaskInstance, body,
+                                    "task_instances")  # fmt: skip
+            found += page_items
+            if len(page_items) < PAGE:
                 break
         return found
 
@@ -132,7 +134,7 @@ class AirflowRestClient:
             f"get DAG {dag_id}", _READ, self._dags.get_dag_without_preload_content, dag_id,
             missing_ok=True,
         )  # fmt: skip
-        return None if body is None else AirflowDag.model_validate(body)
+        return None if body is None else self._one(f"get DAG {dag_id}", _READ, AirflowDag, body)
 
     def get_dag_run(self, dag_id: str, run_id: str) -> AirflowDagRun | None:
         """The run, or None if it does not exist."""
@@ -140,7 +142,7 @@ class AirflowRestClient:
             f"get run {run_id} of {dag_id}", _READ,
             self._runs.get_dag_run_without_preload_content, dag_id, run_id, missing_ok=True,
         )  # fmt: skip
-        return None if body is None else AirflowDagRun.model_validate(body)
+        return None if body is None else self._one("get a run", _READ, AirflowDagRun, body)
 
     def task_log(self, ti: AirflowTaskInstance, *, try_number: int) -> list[AirflowLogRecord]:
         """The log records of one try of TI, oldest first (structured records when available)."""
@@ -179,9 +181,7 @@ class AirflowRestClient:
         )  # fmt: skip
         # A dry run may list tasks that have no instance yet (only a task_id): fill in the ids.
         defaults = {"dag_id": dag_id, "dag_run_id": run_id}
-        return [
-            AirflowTaskInstance.model_validate(defaults | item) for item in body["task_instances"]
-        ]
+        return self._many("clear", _WRITE, AirflowTaskInstance, body, "task_instances", defaults)
 
     def set_dag_run_state(
         self, dag_id: str, run_id: str, state: str, *, timeout_s: float | None = None
@@ -193,7 +193,7 @@ class AirflowRestClient:
             DAGRunPatchBody(state=DagRunMutableStates(state)), update_mask=["state"],
             timeout_s=timeout_s,
         )  # fmt: skip
-        return AirflowDagRun.model_validate(body)
+        return self._one(f"mark run {run_id} {state}", _WRITE, AirflowDagRun, body)
 
     def trigger_dag_run(
         self, dag_id: str, *, conf: dict[str, Any], note: str | None = None,
@@ -206,7 +206,7 @@ class AirflowRestClient:
             f"trigger {dag_id}", _WRITE, self._runs.trigger_dag_run_without_preload_content,
             dag_id, request, timeout_s=timeout_s,
         )  # fmt: skip
-        return AirflowDagRun.model_validate(body)
+        return self._one(f"trigger {dag_id}", _WRITE, AirflowDagRun, body)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -275,6 +275,31 @@ class AirflowRestClient:
         if not isinstance(token, str) or not token:
             raise ConfigError(f"Airflow at {url} answered the login without an access_token")
         self._config.access_token = token
+
+    def _one(self, what: str, kind: str, model: type[M], body: Any) -> M:
+        """BODY read into MODEL; an answer of another shape is an error of the call's kind."""
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            error = SourceError if kind == _READ else ActionError
+            raise error(
+                f"Airflow at {self.base_url}: unexpected answer to {what}: {exc}"[:500]
+            ) from exc
+
+    def _many(
+        self, what: str, kind: str, model: type[M], body: Any, key: str,
+        defaults: dict[str, Any] | None = None,
+    ) -> list[M]:  # fmt: skip
+        """The list under KEY of BODY, each item (over DEFAULTS) read into MODEL."""
+        items = body.get(key) if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            error = SourceError if kind == _READ else ActionError
+            raise error(f"Airflow at {self.base_url}: the answer to {what} has no {key!r} list")
+        base = defaults or {}
+        return [
+            self._one(what, kind, model, base | item if isinstance(item, dict) else item)
+            for item in items
+        ]
 
     def _decode(self, what: str, kind: str, data: bytes) -> Any:
         """The JSON body of a successful answer."""

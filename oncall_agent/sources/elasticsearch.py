@@ -129,8 +129,12 @@ class ElasticsearchLogSource:
         """A default key for this source's cursor (blocks give a key of their own)."""
         return f"elasticsearch:{self.config.index}"
 
-    def read(self, cursor: dict[str, Any]) -> EsBatch:
-        """The next page of new events after CURSOR, or an empty batch while the cluster is down."""
+    def read(self, cursor: dict[str, Any], selector: Any = None) -> EsBatch:
+        """The next page of new events after CURSOR, or an empty batch while the cluster is down.
+
+        SELECTOR (the file source's line pre-filter) is accepted and unused: the block's query
+        already chooses the documents, on the cluster.
+        """
         state = _load(cursor)
         stats = EsReadStats()
         if state.outage is not None and self.clock() < self._next_try_at:

@@ -90,8 +90,12 @@ class SparkHistorySource:
         self.service = service
         self.clock = clock
 
-    def read(self, cursor: dict[str, Any]) -> SparkBatch:
-        """Events of up to max_apps applications completed since CURSOR, oldest first."""
+    def read(self, cursor: dict[str, Any], selector: Any = None) -> SparkBatch:
+        """Events of up to max_apps applications completed since CURSOR, oldest first.
+
+        SELECTOR (the file source's line pre-filter) is accepted and unused: every event here
+        is a failure already.
+        """
         high, seen = _load(cursor)
         floor = (
             high - self.look_back_ms if high is not None else self._now_ms() - self.start_window_ms
@@ -169,8 +173,12 @@ class SparkDriverLogSource:
         """Tail FILES (their cursor is kept under "files" in this source's cursor)."""
         self.files = files
 
-    def read(self, cursor: dict[str, Any]) -> ReadBatch:
-        """The file source's next batch, with app_id attributes added where known."""
+    def read(self, cursor: dict[str, Any], selector: Any = None) -> ReadBatch:
+        """The file source's next batch, with app_id attributes added where known.
+
+        SELECTOR is not passed on: the lines announcing the application id are not alerts, and
+        a pre-filter would drop them.
+        """
         apps: dict[str, str] = dict(cursor.get("apps", {}))
         batch = self.files.read(dict(cursor.get("files", {})))
         events = []

@@ -51,6 +51,11 @@ LINES = [
         datetime(2024, 5, 1, 10, 0, 7, tzinfo=UTC), "ERROR", "airflow",
         "Task failed with exception",
     ),
+    (  # Airflow 1.10 task log
+        "[2021-03-01 10:00:07,412] {taskinstance.py:1150} ERROR - Executor reports task failed",
+        datetime(2021, 3, 1, 10, 0, 7, 412000, tzinfo=UTC), "ERROR", "airflow",
+        "Executor reports task failed",
+    ),
     (  # Airflow scheduler log (2.7+ format)
         "[2024-05-01T10:00:08.250+0000] {scheduler_job_runner.py:1723} WARNING - Marked 1 "
         "SchedulerJob instances as failed",

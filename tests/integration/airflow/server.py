@@ -41,7 +41,9 @@ STOP_GRACE_S = 20
 _NETWORK_FAILURE = re.compile(
     r"Failed to establish a new connection|Temporary failure in name resolution|"
     r"Name or service not known|Network is unreachable|Connection refused|ConnectTimeoutError|"
-    r"ReadTimeoutError|Max retries exceeded|ProxyError|Could not fetch URL",
+    r"ReadTimeoutError|Max retries exceeded|ProxyError|Could not fetch URL|"
+    # The index listed no apache-airflow at all: it was not reached (it always has versions).
+    r"requirement apache-airflow==\S+ \(from versions: none\)",
     re.IGNORECASE,
 )
 

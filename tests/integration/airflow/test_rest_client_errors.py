@@ -188,3 +188,16 @@ def test_a_connection_needs_a_token_or_a_login() -> None:
     """Without any credentials the client is refused at construction."""
     with pytest.raises(ConfigError, match="token, or a username and a password"):
         AirflowRestClient("http://127.0.0.1:1")
+
+
+def test_an_answer_of_another_shape_is_an_error_of_the_calls_kind(airflow_stub) -> None:
+    """A 200 whose JSON is not what the API documents is a SourceError (read) or ActionError."""
+    base, script = airflow_stub
+    _login(script, "tok-1")
+    script.answers[("GET", "/api/v2/dags/~/dagRuns")] = [(200, {"runs": []}, 0.0)]
+    script.answers[("POST", "/api/v2/dags/etl/dagRuns")] = [(200, {"dag_id": "etl"}, 0.0)]
+    client = _client(base)
+    with pytest.raises(SourceError, match="has no 'dag_runs' list"):
+        client.list_dag_runs(states=["failed"], ended_since=SINCE, limit=10, offset=0)
+    with pytest.raises(ActionError, match="unexpected answer to trigger etl"):
+        client.trigger_dag_run("etl", conf={})

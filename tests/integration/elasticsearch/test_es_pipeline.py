@@ -28,6 +28,7 @@ class CrashOnce:
 
     def __init__(self, engine: Engine, crash_on: int) -> None:
         self.inner = load_detector(engine)
+        self.engine = self.inner.engine  # what the pipeline hands to sources as their selector
         self.calls, self.crash_on = 0, crash_on
 
     def detect_many(self, events: list) -> list:
