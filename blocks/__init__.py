@@ -1,10 +1,21 @@
 """Prefect blocks: what a user configures (sources, policy, targets); secrets as SecretStr."""
 
+from prefect.blocks.core import Block
+
 from blocks.actions import ActionTargets
+from blocks.airflow import AirflowFailureSource
+from blocks.connections import CONNECTION_BLOCKS
 from blocks.notifications import NOTIFICATION_BLOCKS
 from blocks.policy import ResolutionPolicy
 from blocks.sources import LogFileSource
 
-ALL_BLOCKS = (LogFileSource, ResolutionPolicy, ActionTargets, *NOTIFICATION_BLOCKS)
+ALL_BLOCKS: tuple[type[Block], ...] = (
+    LogFileSource,
+    ResolutionPolicy,
+    ActionTargets,
+    AirflowFailureSource,
+    *NOTIFICATION_BLOCKS,
+    *CONNECTION_BLOCKS.values(),
+)
 
 __all__ = ["ALL_BLOCKS", "ActionTargets", "LogFileSource", "ResolutionPolicy"]

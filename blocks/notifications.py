@@ -241,7 +241,7 @@ class NotificationRouting(Block, RoutingConfig):
 CHANNEL_BLOCKS: dict[str, type[_ChannelBlock]] = {
     block.kind: block for block in (EmailChannel, WebhookChannel, SlackChannel, TeamsChannel)
 }
-NOTIFICATION_BLOCKS = (*CHANNEL_BLOCKS.values(), NotificationRouting)
+NOTIFICATION_BLOCKS: tuple[type[Block], ...] = (*CHANNEL_BLOCKS.values(), NotificationRouting)
 
 
 async def aload_notifiers(

@@ -57,7 +57,8 @@ class Channels:
 async def load_channels(routing_block: str | None) -> Channels:
     """The routing block's channels (console and the outbox file when none is named)."""
     if routing_block:
-        routing = (await NotificationRouting.aload(routing_block)).config()
+        block: NotificationRouting = await NotificationRouting.aload(routing_block)
+        routing = block.config()
     else:
         routing = RoutingConfig(group_wait_s=0)  # console only: nothing to group, say it now
     notifiers, secrets = await aload_notifiers(routing.all_channels(), default_notifier())

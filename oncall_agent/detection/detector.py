@@ -15,7 +15,7 @@ from oncall_agent.detection.engine import MatchEngine
 from oncall_agent.detection.fingerprint import TEMPLATE_LIMIT, fingerprint
 from oncall_agent.detection.masking import mask
 from oncall_agent.detection.patterns import PatternSet
-from oncall_agent.detection.template_cache import TemplateCache
+from oncall_agent.detection.template_cache import shared_cache
 from oncall_agent.models import Detection, LogEvent, Severity
 
 TITLE_LIMIT = 200
@@ -52,7 +52,7 @@ class Detector:
         """Use PATTERN_SET (compiled once by the caller) through ENGINE (default: its own)."""
         self.pattern_set = pattern_set
         self._engine = engine
-        self._templates = TemplateCache(mask)
+        self._templates = shared_cache(mask)
 
     @property
     def engine(self) -> MatchEngine:

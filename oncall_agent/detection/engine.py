@@ -67,11 +67,13 @@ class MatchEngine(ABC):
         ]
 
     @abstractmethod
-    def match_indexes(self, texts: Sequence[str], services: Sequence[str | None]) -> list[int | None]:
+    def match_indexes(
+        self, texts: Sequence[str], services: Sequence[str | None]
+    ) -> list[int | None]:
         """Like `match_texts`, with the winning patterns' indexes in the set."""
 
     def may_alert(self, line: str) -> bool:
-        """Whether one decoded line may alert by its text or level (the slow, exact-enough check)."""
+        """Whether one decoded line may alert by its text or level (keywords and hints only)."""
         return (
             self.pattern_set.may_match(line)
             or _LEVEL_HINT_TEXT.search(line) is not None
@@ -121,7 +123,9 @@ class PythonEngine(MatchEngine):
             self.unclean_lines(chunk, chosen)
         return sorted(chosen)
 
-    def match_indexes(self, texts: Sequence[str], services: Sequence[str | None]) -> list[int | None]:
+    def match_indexes(
+        self, texts: Sequence[str], services: Sequence[str | None]
+    ) -> list[int | None]:
         """`PatternSet.match_index` for each text."""
         match = self.pattern_set.match_index
         return [match(text, service) for text, service in zip(texts, services, strict=True)]

@@ -207,7 +207,9 @@ class HyperscanEngine(MatchEngine):
             self.unclean_lines(chunk, chosen)
         return sorted(chosen)
 
-    def match_indexes(self, texts: Sequence[str], services: Sequence[str | None]) -> list[int | None]:
+    def match_indexes(
+        self, texts: Sequence[str], services: Sequence[str | None]
+    ) -> list[int | None]:
         """One scan over every clean text; `re` for the rest and for inexact hits."""
         results: list[int | None] = [None] * len(texts)
         clean: list[int] = []

@@ -1,13 +1,14 @@
 """Translating a Python regex into Hyperscan syntax that matches within one line of ASCII text.
 
 The translation walks Python's own parse tree, so it reads exactly what `re` reads. On a line of
-ASCII text without a newline or carriage return (a "clean" line) the result matches exactly when
-Python's `re.search` does on the line without its trailing carriage returns, except where `Translation.exact` is False (lookarounds, back
-references, atomic groups, possessive repeats), where it matches a superset. Every character
-matcher (a literal, a class, `.`, `\\d`, ...) is evaluated by `re` itself on the 127 ASCII
-characters other than newline and carriage return and emitted as an explicit byte class, so
-Unicode classes, case folding and line ends never differ between the two engines. A non-ASCII character can
-only occur in a line that is not clean, where callers do not trust the translation anyway.
+ASCII text with no carriage return before its end (a "clean" line) the result matches exactly
+when Python's `re.search` does on the line without its trailing carriage returns, except where
+`Translation.exact` is False (lookarounds, back references, atomic groups, possessive repeats),
+where it matches a superset. Every character matcher (a literal, a class, `.`, `\\d`, ...) is
+evaluated by `re` itself on the ASCII characters other than newline and carriage return and
+emitted as an explicit byte class, so Unicode classes, case folding and line ends never differ
+between the two engines. A non-ASCII character only occurs in a line that is not clean, where
+callers do not trust the translation anyway.
 
 `relaxed=True` also drops the anchors (`^`, `$`, `\\A`, `\\Z`): a superset for any substring of
 the line, which is what selecting lines whose parsed message (a part of the line) may alert needs.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from re import _constants as C  # type: ignore[attr-defined]  # noqa: N812
+from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
 from typing import Any
 

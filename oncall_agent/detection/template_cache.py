@@ -18,8 +18,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable
-from re import _constants as C  # type: ignore[attr-defined]  # noqa: N812
+from functools import lru_cache
+from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
 from types import ModuleType
 from typing import Any
@@ -92,6 +94,7 @@ def _value_digits(value: Any, named: set[str], strings: bool, depth: int = 0) ->
             _value_digits(getattr(value, name, None), named, strings, depth + 1)
 
 
+@lru_cache(maxsize=8)
 def named_digits(masker: Callable[[str], str]) -> frozenset[str]:
     """Digits MASKER's module names in a regex or a constant, or a project module it uses in a
     compiled regex (their other strings are names and messages, not masking rules)."""
@@ -116,7 +119,11 @@ def _modules_of(masker: Callable[[str], str]) -> list[ModuleType]:
         found.append(module)
         for value in vars(module).values():
             owner = sys.modules.get(getattr(value, "__module__", "") or "")
-            if owner is not None and owner.__name__.startswith("oncall_agent") and owner not in found:
+            if (
+                owner is not None
+                and owner.__name__.startswith("oncall_agent")
+                and owner not in found
+            ):
                 pending.append(owner)
     return found
 
@@ -132,9 +139,12 @@ class TemplateCache:
         free = sorted(DIGITS - named_digits(masker) - {"0"})
         self._free = "".join(free)
         # bytes.translate runs in C; str.translate looks every character up in a dict.
-        self._table = bytes.maketrans(self._free.encode(), free[0].encode() * len(free)) if free else b""
+        self._table = (
+            bytes.maketrans(self._free.encode(), free[0].encode() * len(free)) if free else b""
+        )
         self._templates: dict[bytes, str] = {}
         self._hits = 0
+        self._lock = threading.Lock()  # the cache is shared by every detector of a process
         self.enabled = len(free) > 1
 
     def template(self, message: str) -> str:
@@ -150,9 +160,10 @@ class TemplateCache:
             return cached
         template = self._masker(message)
         if not any(digit in template for digit in self._free):
-            if len(self._templates) >= self._size:
-                self._templates.clear()  # crude, but bounded and rare
-            self._templates[key] = template
+            with self._lock:
+                if len(self._templates) >= self._size:
+                    self._templates.clear()  # crude, but bounded and rare
+                self._templates[key] = template
         return template
 
     def _checked(self, message: str, cached: str) -> str:
@@ -169,3 +180,9 @@ class TemplateCache:
                 cached[:200],
             )
         return fresh
+
+
+@lru_cache(maxsize=8)
+def shared_cache(masker: Callable[[str], str]) -> TemplateCache:
+    """The one cache of MASKER's templates in this process (detectors share what they learn)."""
+    return TemplateCache(masker)

@@ -218,7 +218,11 @@ class ElasticsearchLogSource:
             pit_id=scan.pit_id,
             keep_alive=self.config.pit_keep_alive,
             query=query,
-            sort=[{fields.timestamp: {"order": "asc"}}, {fields.tiebreaker: {"order": "asc"}}],
+            # numeric_type "date": sort values in epoch milliseconds for date_nanos fields too.
+            sort=[
+                {fields.timestamp: {"order": "asc", "numeric_type": "date"}},
+                {fields.tiebreaker: {"order": "asc"}},
+            ],
             size=self.config.page_size,
             search_after=scan.search_after,
             source_fields=fields.source_fields(),

@@ -98,7 +98,7 @@ class FileSource:
         service: str | None = None,
         max_line_bytes: int = 65536,
         line_filter: Callable[[str], bool] | None = None,
-        multiline: MultilineRules | None = MultilineRules(),  # noqa: B008  (frozen value)
+        multiline: MultilineRules | None = MultilineRules(),
         flush_after_s: float = DEFAULT_FLUSH_AFTER_S,
     ) -> None:
         """Read PATHS; SERVICE overrides the parsed one; LINE_FILTER may drop events early.

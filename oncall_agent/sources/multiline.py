@@ -15,8 +15,8 @@ event text) until a line that starts a new event follows. At the end of the file
 that may still grow (it already has continuation lines, or its last line opens a trace: an
 exception name, "Traceback (most recent call last):", a trailing colon) is held until the file
 has been quiet for `flush_after_s`; any other last event is complete as it stands, so a plain
-last line is not delayed. Finding events costs a regex over the chunk plus work per continuation line;
-the lines of ordinary logs are never visited one by one.
+last line is not delayed. Finding events costs a regex over the chunk plus some work per
+continuation line: the lines of ordinary logs are never visited one by one.
 """
 
 from __future__ import annotations
@@ -150,7 +150,9 @@ def event_spans(region: bytes, rules: MultilineRules) -> list[Span]:
     return spans
 
 
-def _close(region: bytes, run: list[int], end: int, rules: MultilineRules, spans: list[Span]) -> None:
+def _close(
+    region: bytes, run: list[int], end: int, rules: MultilineRules, spans: list[Span]
+) -> None:
     """Append RUN's event (line starts up to END) to SPANS, split where it exceeds RULES."""
     if not run:
         return

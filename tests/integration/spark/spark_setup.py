@@ -51,6 +51,9 @@ def event_log_conf(event_dir: Path) -> dict[str, str]:
         "spark.eventLog.dir": event_dir.as_uri(),
         "spark.ui.enabled": "false",
         "spark.executor.killOnFatalError.depth": "0",
+        # Short jobs on a small machine: the quick JIT only, no whole-stage code generation.
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+        "spark.sql.codegen.wholeStage": "false",
     }
 
 
@@ -79,7 +82,11 @@ class HistoryServer:
             f"spark.history.ui.port {self.port}\n"
             "spark.history.fs.update.interval 1s\n"
         )
-        env = os.environ | spark_env() | {"SPARK_HOME": str(self.home)}
+        env = (
+            os.environ
+            | spark_env()
+            | {"SPARK_HOME": str(self.home), "SPARK_DAEMON_JAVA_OPTS": "-XX:TieredStopAtLevel=1"}
+        )
         argv = [
             str(self.home / "bin" / "spark-class"),
             "org.apache.spark.deploy.history.HistoryServer",
