@@ -1,4 +1,4 @@
-"""The `oncall` command line (Typer): thin commands over the core. Prefect commands live in flows/cli.py."""
+"""The `oncall` command line (Typer): thin commands over the core (Prefect ones: flows/cli.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from oncall_agent.cli import db, incidents, kb, patterns, scan
 
 def build_app() -> typer.Typer:
     """The core command tree (no Prefect): store, incidents, knowledge base, patterns."""
-    app = typer.Typer(help="oncall-agent: detect, decide, act, verify, learn.",
-                      no_args_is_help=True, pretty_exceptions_show_locals=False)
+    app = typer.Typer(
+        help="oncall-agent: detect, decide, act, verify, learn.",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+    )
     app.add_typer(db.app, name="db")
     app.add_typer(kb.app, name="kb", help="The knowledge base: list, search, add, export, import.")
     app.add_typer(patterns.app, name="patterns", help="Alert patterns: list, add, test.")
