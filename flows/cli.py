@@ -119,8 +119,14 @@ def demo(
 @app.command("detect")
 def detect(
     source: list[str] = typer.Option(["default"], "--source", help="LogFileSource block names"),
+    airflow_source: list[str] = typer.Option(
+        [], "--airflow-source", help="AirflowFailureSource block names"
+    ),
     policy_block: str = typer.Option("default", help="ResolutionPolicy block name"),
     targets_block: str = typer.Option("default", help="ActionTargets block name"),
+    notifications_block: str | None = typer.Option(
+        None, help="NotificationRouting block name (default: console and ./data/outbox.jsonl)"
+    ),
     dry_run: bool = typer.Option(False, help="Plan actions but do not run them"),
 ) -> None:
     """Run the detection flow once (and a resolution for each new incident)."""
@@ -130,7 +136,12 @@ def detect(
 
     summaries = asyncio.run(
         detect_incidents(
-            sources=source, policy_block=policy_block, targets_block=targets_block, dry_run=dry_run
+            sources=source,
+            airflow_sources=airflow_source,
+            policy_block=policy_block,
+            targets_block=targets_block,
+            notifications_block=notifications_block,
+            dry_run=dry_run,
         )
     )
     _print_summaries(summaries)
