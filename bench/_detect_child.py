@@ -65,6 +65,8 @@ def detect(path: str, set_name: str) -> dict[str, object]:
         "events": events,
         "detections": detections,
         "incidents": len(fingerprints),
+        "template_cache_hits": detector._templates.hits,
+        "template_cache_misses": detector._templates.misses,
     }
 
 

@@ -135,7 +135,7 @@ def _print_failures(rows: list[Row]) -> None:
                     f"\n{name} {r.backend} N={r.n} FAILED after {result['elapsed_s']}s "
                     f"(exit {result['exit']}): {result['error']}"
                 )
-                print("\n".join("    " + line[:200] for line in result["log_tail"]))
+                print("\n".join("    " + line[:160] for line in result["log_tail"][-6:]))
 
 
 def _print_marginal(rows: list[Row]) -> None:
@@ -164,7 +164,10 @@ def print_cpu(rows: list[Row]) -> None:
     for r in rows:
         cells = []
         for name, result in (("agent", r.agent), ("bare", r.bare)):
-            cpu = result.get("cpu") or {}
+            cpu = result.get("cpu")
+            if not cpu:
+                cells.append(f"{name} failed")
+                continue
             cells.append(
                 f"{name} {_fmt(cpu.get('client_cpu_s'))}s / {_fmt(cpu.get('server_cpu_s'))}s / "
                 f"{_fmt(cpu.get('machine_busy_pct'), 0)}%"

@@ -213,7 +213,9 @@ def _print_notes(runs: list[Run]) -> None:
             f"engine {agent.extra['engine']} "
             f"(built in {float(str(agent.extra['build_s'])):.2f} s); "
             f"{agent.extra['events']:,} events built, {agent.extra['detections']:,} detections, "
-            f"{agent.extra['incidents']:,} incidents"
+            f"{agent.extra['incidents']:,} incidents; template cache "
+            f"{agent.extra['template_cache_hits']:,} hits, "
+            f"{agent.extra['template_cache_misses']:,} misses"
         )
 
 

@@ -15,6 +15,7 @@ import inspect
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -184,7 +185,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory and logs")
     args = parser.parse_args(argv)
-    args.sizes = [int(s) for s in parse_list(args.sizes)]
+    try:
+        args.sizes = [int(s) for s in parse_list(args.sizes)]
+    except ValueError:
+        parser.error(f"--sizes: give positive integers separated by commas, not {args.sizes!r}")
     args.backends = parse_list(args.backends)
     unknown = sorted(set(args.backends) - set(BACKENDS))
     if unknown or not args.backends:
@@ -197,6 +201,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the table and the verdicts; 0 if every target is met."""
     args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the servers are stopped and their databases dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     concurrency = args.concurrency or default_concurrency()
     warn_if_busy()
     started = time.monotonic()

@@ -3,17 +3,16 @@
 from prefect.blocks.core import Block
 
 from blocks.actions import ActionTargets
-from blocks.airflow import AirflowFailureSource
 from blocks.connections import CONNECTION_BLOCKS
+from blocks.event_sources import SOURCE_BLOCKS
 from blocks.notifications import NOTIFICATION_BLOCKS
 from blocks.policy import ResolutionPolicy
 from blocks.sources import LogFileSource
 
 ALL_BLOCKS: tuple[type[Block], ...] = (
-    LogFileSource,
+    *SOURCE_BLOCKS.values(),
     ResolutionPolicy,
     ActionTargets,
-    AirflowFailureSource,
     *NOTIFICATION_BLOCKS,
     *CONNECTION_BLOCKS.values(),
 )

@@ -38,6 +38,7 @@ LEVEL_HINT = r"\b(?:err|error|severe|fatal|crit|critical|emerg|emergency|alert|p
 # A JSON line with escapes: its decoded message may hold text its raw bytes do not.
 JSON_ESCAPES = r"^\{[^\n]*\\"
 _LEVEL_HINT_TEXT = re.compile(LEVEL_HINT, re.IGNORECASE)
+_LEVEL_WORDS = ("err", "severe", "fatal", "crit", "emerg", "alert", "panic")  # LEVEL_HINT's stems
 # A line the byte-level scans do not judge: non-ASCII, or a carriage return inside the text.
 UNCLEAN = rb"[\x80-\xff]|\r[^\r\n]"
 _UNCLEAN = re.compile(UNCLEAN)
@@ -99,18 +100,17 @@ class PythonEngine(MatchEngine):
     name = "python"
 
     def __init__(self, pattern_set: PatternSet) -> None:
-        """Build one bytes regex finding any keyword, level word or escaped JSON line."""
+        """Build one bytes regex finding any keyword or level word (as a substring)."""
         super().__init__(pattern_set)
         keywords = pattern_set.keywords
         self._every_line = keywords is None
-        parts = [LEVEL_HINT, JSON_ESCAPES]
-        finder = keyword_regex(keywords or ())
-        if finder is not None:
-            parts.append(finder.pattern)  # a trie of the case-folded keywords
-        self._finder = re.compile("|".join(f"(?:{p})" for p in parts).encode(), re.MULTILINE)
+        # One trie, no anchors nor \b: `re` then skips quickly to a possible first letter.
+        finder = keyword_regex({*(keywords or ()), *_LEVEL_WORDS})
+        assert finder is not None  # the level words are never empty
+        self._finder = re.compile(finder.pattern.encode())
 
     def select_lines(self, chunk: bytes) -> list[int]:
-        """Lines holding a keyword (lower-cased), a level word, or non-ASCII text that may alert."""
+        """Lines holding a keyword or level word (lower-cased), escaped JSON, or unclean text."""
         if self._every_line:
             return line_starts(chunk)
         lowered = chunk.lower()
@@ -119,6 +119,7 @@ class PythonEngine(MatchEngine):
         while (found := self._finder.search(lowered, pos)) is not None:
             start, pos = line_bounds(chunk, found.start())
             chosen.add(start)
+        _json_lines(chunk, chosen)
         if not chunk.isascii() or _UNCLEAN.search(chunk) is not None:
             self.unclean_lines(chunk, chosen)
         return sorted(chosen)
@@ -129,6 +130,19 @@ class PythonEngine(MatchEngine):
         """`PatternSet.match_index` for each text."""
         match = self.pattern_set.match_index
         return [match(text, service) for text, service in zip(texts, services, strict=True)]
+
+
+def _json_lines(chunk: bytes, chosen: set[int]) -> None:
+    """Add to CHOSEN the JSON lines of CHUNK holding an escape (see JSON_ESCAPES)."""
+    found = chunk.find(b"\n{")
+    start = 0 if chunk.startswith(b"{") else (found + 1 if found >= 0 else -1)
+    while start >= 0:
+        end = chunk.find(b"\n", start)
+        end = len(chunk) if end < 0 else end
+        if chunk.find(b"\\", start, end) >= 0:
+            chosen.add(start)
+        found = chunk.find(b"\n{", end)
+        start = found + 1 if found >= 0 else -1
 
 
 def hyperscan_available() -> bool:

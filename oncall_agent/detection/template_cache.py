@@ -143,7 +143,7 @@ class TemplateCache:
             bytes.maketrans(self._free.encode(), free[0].encode() * len(free)) if free else b""
         )
         self._templates: dict[bytes, str] = {}
-        self._hits = 0
+        self.hits = self.misses = 0  # for reports (benchmarks)
         self._lock = threading.Lock()  # the cache is shared by every detector of a process
         self.enabled = len(free) > 1
 
@@ -154,11 +154,12 @@ class TemplateCache:
         key = message.encode("utf-8", "surrogatepass").translate(self._table)
         cached = self._templates.get(key)
         if cached is not None:
-            self._hits += 1
-            if self._hits % CHECK_EVERY == 0:
+            self.hits += 1
+            if self.hits % CHECK_EVERY == 0:
                 return self._checked(message, cached)
             return cached
         template = self._masker(message)
+        self.misses += 1
         if not any(digit in template for digit in self._free):
             with self._lock:
                 if len(self._templates) >= self._size:

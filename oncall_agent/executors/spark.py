@@ -9,6 +9,11 @@ memory asked for executors is given to the driver (bounded by both maxima).
 
 Verification finds the new application in the History Server by a marker conf set at submit
 time, waits for it to complete, and succeeds if none of its jobs failed.
+
+In client deploy mode spark-submit lives as long as the application, so the action's timeout_s
+must cover the job's run time (a timeout kills the submission, and the job with it). For long
+jobs use cluster mode with the cluster manager's "do not wait" setting in the job's conf (e.g.
+spark.yarn.submit.waitAppCompletion=false) and a verify within_s long enough for the job.
 """
 
 from __future__ import annotations

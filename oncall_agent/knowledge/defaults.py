@@ -185,7 +185,7 @@ _DEADLOCK = KnowledgeEntrySpec(
 
 _PG_LOCK_TIMEOUT = KnowledgeEntrySpec(
     key="pg-lock-timeout",
-    title="PostgreSQL lock timeout: a session idle in transaction holds the lock",
+    title="PostgreSQL lock timeout",
     description="Statements are cancelled by lock_timeout (or fail to get a lock with NOWAIT) "
     "because another session opened a transaction, took row or table locks, and went idle "
     "without committing.",

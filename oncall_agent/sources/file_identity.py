@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Container, Iterable
 from typing import Any, BinaryIO
 
 HEAD_BYTES = 1024  # how much of a file's start identifies it
@@ -29,6 +30,11 @@ def head_hash(handle: BinaryIO, length: int) -> str:
 def same_inode(entry: Entry, stat: os.stat_result) -> bool:
     """Whether ENTRY was written for the file with this device and inode."""
     return (entry.get("dev"), entry.get("inode")) == identity(stat)
+
+
+def same_inode_anywhere(entries: Iterable[Entry], stat: os.stat_result) -> bool:
+    """Whether any of ENTRIES was written for the file with this device and inode."""
+    return any(same_inode(entry, stat) for entry in entries)
 
 
 def same_head(entry: Entry, stat: os.stat_result, handle: BinaryIO) -> bool:
@@ -131,3 +137,34 @@ def open_rotated(path: str, old: dict[str, Entry]) -> tuple[str, BinaryIO] | Non
         path = moved
         old[path] = entry
     return None
+
+
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4", ".z")
+
+
+def unseen_siblings(
+    path: str, known: Iterable[Entry], after: float, skip: Container[str]
+) -> list[str]:
+    """Rotated generations of PATH never seen: its siblings (app.log.2, app.log-2024...) of
+    unknown inode, not compressed, modified after AFTER, oldest first (SKIP: watched anyway).
+
+    Two rotations between two reads leave a whole generation the reader never saw under the
+    watched name; it was written after the previous read began, older generations were not.
+    """
+    folder, base = os.path.split(path)
+    known_ids = {(e.get("dev"), e.get("inode")) for e in known}
+    found: list[tuple[float, str]] = []
+    try:
+        with os.scandir(folder or ".") as listing:
+            for item in listing:
+                name, full = item.name, os.path.abspath(item.path)
+                if name == base or not name.startswith(base) or full in skip:
+                    continue
+                if name.lower().endswith(_COMPRESSED) or not item.is_file(follow_symlinks=False):
+                    continue
+                stat = item.stat(follow_symlinks=False)
+                if identity(stat) not in known_ids and stat.st_mtime > after:
+                    found.append((stat.st_mtime, full))
+    except OSError:
+        return []
+    return [p for _, p in sorted(found)]

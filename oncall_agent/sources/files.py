@@ -29,11 +29,14 @@ from oncall_agent.sources.file_identity import (
     Entry,
     find_inode,
     fresh_entry,
+    head_hash,
     open_rotated,
     predecessor,
     refresh_head,
     same_head,
     same_inode,
+    same_inode_anywhere,
+    unseen_siblings,
 )
 from oncall_agent.sources.file_reader import (
     FileReader,
@@ -43,7 +46,7 @@ from oncall_agent.sources.file_reader import (
     ReadStats,
 )
 from oncall_agent.sources.multiline import DEFAULT_FLUSH_AFTER_S, MultilineRules
-from oncall_agent.sources.parsing import parse_line
+from oncall_agent.sources.parsing import check_parser, parse_line
 
 __all__ = ["DEFAULT_MAX_BYTES", "FileSource", "LineSelector", "ReadBatch", "ReadStats"]
 
@@ -68,6 +71,7 @@ class _Pass:
     current: list[str]
     max_bytes: int
     selector: LineSelector | None
+    started: float = field(default_factory=time.time)
     stats: ReadStats = field(default_factory=ReadStats)
     events: list[LogEvent] = field(default_factory=list)
     files: dict[str, Entry] = field(default_factory=dict)
@@ -100,11 +104,14 @@ class FileSource:
         line_filter: Callable[[str], bool] | None = None,
         multiline: MultilineRules | None = MultilineRules(),
         flush_after_s: float = DEFAULT_FLUSH_AFTER_S,
+        parser: str = "auto",
     ) -> None:
         """Read PATHS; SERVICE overrides the parsed one; LINE_FILTER may drop events early.
 
-        MULTILINE joins stack traces (None: every line is an event); the last event and a last
-        line without newline are held until the file has been quiet for FLUSH_AFTER_S.
+        MULTILINE joins stack traces (None: every line is an event); a trace at the end of a
+        file and a last line without newline are held until the file has been quiet for
+        FLUSH_AFTER_S (0 for a one-shot scan of files nobody writes). PARSER names the line
+        format (see parsing.PARSER_NAMES; "auto" guesses per line).
         """
         if not paths:
             raise SourceError("file source: no paths given; pass at least one file or glob")
@@ -120,6 +127,7 @@ class FileSource:
         self.line_filter = line_filter
         self.multiline = multiline
         self.flush_after_s = flush_after_s
+        self.parser = check_parser(parser)
 
     @property
     def source_key(self) -> str:
@@ -201,15 +209,38 @@ class FileSource:
         """Read the open file at PATH from where its entry says; its new entry (None: skip)."""
         stat = os.fstat(handle.fileno())
         drained = None if rotated else self._drain_predecessor(path, stat, handle, run)
+        if not rotated and (drained or not same_inode_anywhere(run.old.values(), stat)):
+            self._drain_unseen(path, stat, run)
         entry = self._resume(path, stat, handle, run, drained)
         if entry is None:
             return None
         run.stats.files += 1
+        refresh_head(handle, entry)  # before reading: the head names what was there at open
+        saved, events = dict(entry), len(run.events)
+        head = head_hash(handle, int(entry["head_len"]))
         reader = FileReader(handle, entry, self._limits(handle, run, rotated), run.stats)
         for raw in reader.read(run.max_bytes - run.stats.bytes_read):
             self._emit(path, raw, run)
+        if self._changed_under_us(handle, entry, head):
+            # Truncated (copytruncate) and rewritten while we read: what we read past the
+            # truncation is another generation's middle. Drop it; the next read drains the
+            # copy from the saved offset, then the new file from its start.
+            del run.events[events:]
+            run.stats.restarts.append(f"{path}: rewritten while being read; read again next time")
+            if not rotated and saved.get("seen") is None:
+                saved["seen"] = run.started  # it was looked at (see _drain_unseen)
+            return saved
         refresh_head(handle, entry)
+        if not rotated and (saved.get("seen") is None or entry["offset"] != saved["offset"]):
+            entry["seen"] = run.started  # last read under the watched name (see _drain_unseen)
         return entry
+
+    @staticmethod
+    def _changed_under_us(handle: BinaryIO, entry: Entry, head: str) -> bool:
+        """Whether the open file shrank below ENTRY's offset or its head changed while read."""
+        if os.fstat(handle.fileno()).st_size < int(entry["offset"]):
+            return True
+        return head_hash(handle, int(entry["head_len"])) != head
 
     def _limits(self, handle: BinaryIO, run: _Pass, rotated: bool) -> ReadLimits:
         """How to read HANDLE: a rotated file is done being written, so its tail is flushed."""
@@ -234,6 +265,27 @@ class FileSource:
             run.old[found[0]] = {**found[1], "rotated": True}
             self._read_path(found[0], run, rotated=True)
         return found[0]
+
+    def _drain_unseen(self, path: str, stat: os.stat_result, run: _Pass) -> None:
+        """A watched name rotated (renamed, or copied and truncated): read the generations that
+        came and went between two reads, which the cursor never saw.
+
+        Entries keep `seen`, the last read that found them under the watched name and moved;
+        a sibling written after the latest of those is a generation we never saw.
+        """
+        folder, base = os.path.split(path)
+        seen = [
+            float(e.get("seen", 0.0))
+            for p, e in run.old.items()
+            if os.path.dirname(p) == folder and os.path.basename(p).startswith(base)
+        ]
+        if not seen or max(seen) <= 0:
+            return  # never read here before: older files are history, not news
+        known = [*run.old.values(), fresh_entry(stat)]  # never the file just opened
+        for sibling in unseen_siblings(path, known, max(seen), run.current):
+            run.old[sibling] = fresh_entry(os.stat(sibling)) | {"rotated": True}
+            run.stats.restarts.append(f"{path}: read {sibling}, rotated before it was seen")
+            self._read_path(sibling, run, rotated=True)
 
     @staticmethod
     def _resume(
@@ -268,7 +320,7 @@ class FileSource:
             return
         if self.line_filter is not None and not self.line_filter("\n".join(kept)):
             return
-        parsed = parse_line(kept[0])
+        parsed = parse_line(kept[0], parser=self.parser)
         message = parsed.message if len(kept) == 1 else "\n".join([parsed.message, *kept[1:]])
         run.events.append(
             LogEvent(
@@ -281,5 +333,6 @@ class FileSource:
                 line_no=raw.line_no,
                 offset=raw.offset,
                 truncated_bytes=raw.cut,
+                attributes=dict(parsed.attributes),
             )
         )

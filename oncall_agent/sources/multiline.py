@@ -1,10 +1,10 @@
 """Multi-line events: stack traces and continuation lines join the line that started them.
 
 A continuation line is one that starts with a space or a tab, "at ", "Caused by:", "... N more",
-Python's "During handling of the above exception" / "The above exception was the direct cause",
-a Java exception line ("java.io.IOException: boom"), or is blank; inside a Python traceback,
-also the exception line that ends it ("ValueError: x") and a chained "Traceback (most recent
-call last):". Every other line starts an event.
+Python's "Traceback (most recent call last):" (logging writes it after the record's line),
+"During handling of the above exception" or "The above exception was the direct cause", a Java
+exception line ("java.io.IOException: boom"), or is blank; after a traceback's indented lines,
+also the exception line that ends it ("ValueError: x"). Every other line starts an event.
 
 An event holds at most `max_lines` lines and `max_bytes` bytes (Filebeat's 500 lines; 64 KiB):
 past that, the next continuation line starts a new event, so nothing is dropped.
@@ -34,10 +34,10 @@ DEFAULT_FLUSH_AFTER_S = 5.0
 _CONTINUATION = re.compile(
     rb"\n(?:[ \t]|(?=\r?\n)|at |Caused by:|\.\.\. \d+ (?:more|common frames omitted)"
     rb"|During handling of the above exception|The above exception was the direct cause"
+    rb"|Traceback \(most recent call last\):"
     # Java's exception line after the log record's own line: java.io.IOException: boom
     rb"|(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)(?::|(?=\r?\n)))"
 )
-_CHAINED = re.compile(rb"(?:During handling of the above|The above exception was)")
 _TRACEBACK = re.compile(rb"\nTraceback \(most recent call last\):")
 _EXCEPTION_LINE = re.compile(rb"[A-Za-z_][\w.]*(?::|\r?\n)")
 # A last line after which continuation lines are likely: a trace has begun.
@@ -98,29 +98,17 @@ def _is_blank(region: bytes, start: int) -> bool:
 
 
 def _traceback_lines(region: bytes, continuation: set[int]) -> None:
-    """Add the lines only a Python traceback makes continuations (chained header, last line)."""
+    """Add the exception line that ends each Python traceback ("ValueError: x")."""
     headers = [m.start() + 1 for m in _TRACEBACK.finditer(region)]
     if region.startswith(_TRACEBACK_HEADER):
         headers.insert(0, 0)
     for start in headers:
-        if start > 0 and _after_chaining_words(region, start):
-            continuation.add(start)
         line, indented = _line_end(region, start), False
         while line < len(region) and line in continuation:
             indented = indented or not _is_blank(region, line)
             line = _line_end(region, line)
         if indented and line < len(region) and _EXCEPTION_LINE.match(region, line):
             continuation.add(line)
-
-
-def _after_chaining_words(region: bytes, start: int) -> bool:
-    """Whether the last non-blank line before START says the traceback is chained."""
-    line = start
-    while line > 0:
-        line = _previous_start(region, line)
-        if not _is_blank(region, line):
-            return _CHAINED.match(region, line) is not None
-    return False
 
 
 def continuation_starts(region: bytes) -> list[int]:

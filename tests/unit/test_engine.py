@@ -48,7 +48,7 @@ TRICKY = [
     "2024-05-01 10:00:00 INFO metrics: error_rate=0.00 p99=120ms",  # suppressed
     "2024-05-01 10:00:00 INFO all good",
     "Ω OutOfMemoryError in executor 7",
-    "GET /errors HTTP/1.1\" 200 512",
+    'GET /errors HTTP/1.1" 200 512',
     "x" * 300 + " deadlock detected",
 ]
 

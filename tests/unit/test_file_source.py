@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -299,3 +300,52 @@ def test_a_source_needs_paths() -> None:
     """A file source without paths is a configuration mistake, said clearly."""
     with pytest.raises(SourceError, match="no paths"):
         FileSource([])
+
+
+def _age(path: Path, seconds: float) -> None:
+    """Set PATH's modification time SECONDS in the past."""
+    moment = time.time() - seconds
+    os.utime(path, (moment, moment))
+
+
+def test_two_rename_rotations_between_reads_lose_nothing(log: Path) -> None:
+    """A generation created and rotated away between two reads is still read, once."""
+    _append(log, "1\n")
+    saved = _persisted(_lines([str(log)]).read({}).cursor)
+    _append(log, "2\n")
+    log.rename(log.with_name("app.log.1"))
+    _append(log, "3\n")
+    log.rename(log.with_name("app.log.2"))
+    _append(log, "4\n")
+    batch = _lines([str(log)]).read(saved)
+    assert sorted(_messages(batch)) == ["2", "3", "4"]
+    assert _messages(_lines([str(log)]).read(_persisted(batch.cursor))) == []
+
+
+def test_two_copytruncates_between_reads_lose_nothing(log: Path) -> None:
+    """Two copy-then-truncate rotations between reads: both copies' unread lines are read."""
+    _append(log, "first generation line one\n")
+    saved = _persisted(_lines([str(log)]).read({}).cursor)
+    for generation, text in enumerate(["first generation line two\n", "second generation\n"]):
+        _append(log, text)
+        shutil.copy(log, log.with_name(f"app.log.{generation + 1}"))
+        with log.open("r+b") as handle:
+            handle.truncate(0)
+    _append(log, "third generation\n")
+    batch = _lines([str(log)]).read(saved)
+    assert sorted(_messages(batch)) == [
+        "first generation line two", "second generation", "third generation"
+    ]  # fmt: skip
+
+
+def test_old_rotated_files_are_history_on_a_first_read(log: Path) -> None:
+    """Rotated files that were there before the agent first read the log are not read."""
+    old = log.with_name("app.log.1")
+    old.write_text("from last week\n")
+    _age(old, 7 * 24 * 3600)
+    _append(log, "today\n")
+    saved = _persisted(_lines([str(log)]).read({}).cursor)
+    log.rename(log.with_name("app.log.2"))
+    _append(log, "after rotation\n")
+    batch = _lines([str(log)]).read(saved)
+    assert _messages(batch) == ["after rotation"]

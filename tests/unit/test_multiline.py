@@ -100,11 +100,11 @@ def test_python_traceback_with_chained_exception_is_one_event(log: Path) -> None
 
 def test_six_hundred_frame_trace_is_bounded_and_nothing_is_lost(log: Path) -> None:
     """A 600-frame trace makes an event of 500 lines; the rest starts the next event."""
-    frames = "".join(f"\tat com.example.Deep.call{n}(Deep.java:{n})\n" for n in range(599))
+    frames = "".join(f"\tat com.example.Deep.call{n}(Deep.java:{n})\n" for n in range(600))
     log.write_text("2024-05-01 10:00:00 ERROR deep recursion\n" + frames + AFTER)
     events = FileSource([str(log)]).read({}).events
-    assert [len(e.message.splitlines()) for e in events] == [500, 99, 1]
-    assert [e.line_no for e in events] == [1, 501, 601]
+    assert [len(e.message.splitlines()) for e in events] == [500, 101, 1]
+    assert [e.line_no for e in events] == [1, 501, 602]
 
 
 def test_an_event_never_exceeds_its_byte_bound(log: Path) -> None:
@@ -166,7 +166,10 @@ def test_missing_final_newline_is_flushed_after_the_timeout(log: Path) -> None:
     with log.open("a") as handle:
         handle.write(" (the rest)\nERROR three\n")
     third = source.read(_persisted(second.cursor))
-    assert [(e.line_no, e.message) for e in third.events] == [(2, "(the rest)"), (3, "ERROR three")]
+    assert [(e.line_no, e.message) for e in third.events] == [
+        (2, " (the rest)"),
+        (3, "ERROR three"),
+    ]
 
 
 def test_plain_last_line_is_not_delayed(log: Path) -> None:
@@ -181,9 +184,7 @@ def test_fast_path_joins_traces_like_the_full_read(log: Path) -> None:
     log.write_text((AFTER * 50 + JAVA + AFTER * 7 + PYTHON) * 20 + AFTER)
     detector = Detector(default_pattern_set())
     full = detector.detect_many(FileSource([str(log)]).read({}).events)
-    fast = detector.detect_many(
-        FileSource([str(log)]).read({}, selector=detector.engine).events
-    )
+    fast = detector.detect_many(FileSource([str(log)]).read({}, selector=detector.engine).events)
     assert [(d.event.line_no, d.event.message, d.fingerprint) for d in fast] == [
         (d.event.line_no, d.event.message, d.fingerprint) for d in full
     ]

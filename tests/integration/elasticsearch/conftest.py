@@ -1,7 +1,7 @@
 """Fixtures: an Elasticsearch to talk to (ONCALL_TEST_ES_URL, or the protocol server) and indices.
 
-With ONCALL_TEST_ES_URL set (e.g. http://127.0.0.1:9200), every test here runs unchanged against
-that cluster; the indices it creates are named oncall-test-<random>-* and deleted afterwards.
+With ONCALL_TEST_ES_URL set (e.g. http://elastic:secret@127.0.0.1:9200), every test here runs
+unchanged against that cluster; its indices are named oncall-test-<random>-* and deleted after.
 """
 
 from __future__ import annotations

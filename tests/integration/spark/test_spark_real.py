@@ -56,6 +56,7 @@ def _wait_for_failure(source: SparkHistorySource) -> list:
     raise AssertionError("the History Server never listed the failed application")
 
 
+@pytest.mark.timeout(480)  # two Spark applications on a loaded 2-core machine, at worst
 def test_an_out_of_memory_application_is_detected_and_resubmitted_with_more_memory(
     spark_runtime: SparkRuntime, sqlite_engine: Engine
 ) -> None:
@@ -78,8 +79,9 @@ def test_an_out_of_memory_application_is_detected_and_resubmitted_with_more_memo
     executor = build_executor("spark_resubmit", ExecutorConfig(), clients=clients)
     with pytest.raises(ActionRejected, match="above the SparkConnection's maximum 1g"):
         executor.plan(analysis.action.params)
+    params = {"app_id": failed_id, "executor_memory": "1g"}  # as a person adjusted it
     analysis.action = analysis.action.model_copy(
-        update={"params": {"app_id": failed_id, "executor_memory": "1g"}, "timeout_s": 240}
+        update={"params": params, "timeout_s": 150, "verify": {"within_s": 60}}
     )
     outcome = execute_action(sqlite_engine, analysis, executor)
 
