@@ -118,9 +118,11 @@ def demo(
 
 @app.command("detect")
 def detect(
-    source: list[str] = typer.Option(["default"], "--source", help="LogFileSource block names"),
-    airflow_source: list[str] = typer.Option(
-        [], "--airflow-source", help="AirflowFailureSource block names"
+    source: list[str] = typer.Option(
+        ["default"],
+        "--source",
+        help="Source blocks: NAME (a LogFileSource) or KIND/NAME, KIND one of file, airflow, "
+        "elasticsearch, spark, spark-driver",
     ),
     policy_block: str = typer.Option("default", help="ResolutionPolicy block name"),
     targets_block: str = typer.Option("default", help="ActionTargets block name"),
@@ -137,7 +139,6 @@ def detect(
     summaries = asyncio.run(
         detect_incidents(
             sources=source,
-            airflow_sources=airflow_source,
             policy_block=policy_block,
             targets_block=targets_block,
             notifications_block=notifications_block,

@@ -9,11 +9,10 @@ from prefect import flow
 from prefect.artifacts import acreate_table_artifact
 from prefect.deployments.flow_runs import arun_deployment
 
-from blocks.airflow import AirflowFailureSource
-from blocks.sources import LogFileSource
+from blocks.event_sources import load_source_block
 from flows.common import load_channels
 from flows.resolution import resolve_incident
-from tasks.detection import incident_episode, incidents_to_resolve, scan_log_source
+from tasks.detection import incident_episode, incidents_to_resolve, scan_event_source
 from tasks.resolution import deliver, summarize
 
 
@@ -63,17 +62,13 @@ async def detect_incidents(
     max_concurrent_resolutions: int = 4,
     dry_run: bool = False,
     notifications_block: str | None = None,
-    airflow_sources: list[str] | None = None,
     resolution_deployment: str | None = None,
 ) -> list[dict[str, object]]:
     """Scan every source block, store incidents, and fan out one resolution per new incident."""
-    for name in sources if sources is not None else ["default"]:
-        source: LogFileSource = await LogFileSource.aload(name)
-        await scan_log_source(source.build(), source_key=f"file-source:{name}")
-    for name in airflow_sources or []:
-        airflow: AirflowFailureSource = await AirflowFailureSource.aload(name)
-        # scan_source takes any source with read(cursor); the task's hint still names FileSource.
-        await scan_log_source(airflow.build(), source_key=f"airflow-source:{name}")  # type: ignore[call-overload]
+    for spec in sources if sources is not None else ["default"]:
+        block = await load_source_block(spec)
+        rules = block.detection_rules() if hasattr(block, "detection_rules") else None
+        await scan_event_source(block.build(), source_key=f"source:{spec}", rules=rules)
     if not resolve:
         return []
     pending = await incidents_to_resolve()

@@ -7,16 +7,31 @@ import asyncio
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from oncall_agent.detection.source_rules import DetectionRules, RuledDetector
 from oncall_agent.pipeline import ScanReport, scan_source
-from oncall_agent.sources.files import FileSource
+from oncall_agent.sources.base import EventSource
 from oncall_agent.store.engine import get_engine, session_scope
 from oncall_agent.store.incidents import get_incident, pending_resolution
+from oncall_agent.store.patterns import load_pattern_set
 
 
-@task(name="scan-log-source", cache_policy=NO_CACHE)
-async def scan_log_source(source: FileSource, source_key: str) -> ScanReport:
+def _detector(rules: DetectionRules | None) -> RuledDetector:
+    """The built-in and user patterns, with the source's own rules on top."""
+    with session_scope(get_engine()) as session:
+        patterns = load_pattern_set(session).patterns
+    return RuledDetector(patterns, rules)
+
+
+@task(name="scan-source", cache_policy=NO_CACHE)
+async def scan_event_source(
+    source: EventSource, source_key: str, rules: DetectionRules | None = None
+) -> ScanReport:
     """Read what is new in one source and store the incidents it shows."""
-    return await asyncio.to_thread(scan_source, get_engine(), source, source_key)
+
+    def _scan() -> ScanReport:
+        return scan_source(get_engine(), source, source_key, detector=_detector(rules))  # type: ignore[arg-type]
+
+    return await asyncio.to_thread(_scan)
 
 
 @task(name="incidents-to-resolve", cache_policy=NO_CACHE)
