@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,10 +13,12 @@ from blocks.actions import ActionTargets
 from blocks.connections import CONNECTION_BLOCKS
 from blocks.notifications import NotificationRouting, aload_notifiers
 from blocks.policy import ResolutionPolicy
+from oncall_agent.executors.registry import configured_actions
 from oncall_agent.notify.base import Notifier
 from oncall_agent.notify.console import ConsoleOutboxNotifier
 from oncall_agent.notify.outbox import RoutedOutbox
 from oncall_agent.notify.routing import RoutingConfig
+from oncall_agent.policy import PolicyConfig
 from oncall_agent.settings import get_settings
 from oncall_agent.store.engine import get_engine, session_scope
 
@@ -64,6 +67,51 @@ async def load_channels(routing_block: str | None) -> Channels:
     notifiers, secrets = await aload_notifiers(routing.all_channels(), default_notifier())
     outbox = RoutedOutbox(lambda: session_scope(get_engine()), routing, secrets)
     return Channels(outbox=outbox, notifiers=notifiers, secrets=secrets)
+
+
+@dataclass
+class Context:
+    """What a resolution run works with, loaded from blocks."""
+
+    policy: PolicyConfig
+    targets: ActionTargets
+    clients: dict[str, Any]
+    channels: Channels
+
+    @property
+    def allowed(self) -> set[str]:
+        """Actions this deployment may run at all."""
+        return configured_actions(self.targets.executors, self.clients)
+
+
+# Loading a block costs 35-65 ms of API time (measured in bench/resolve.py); subflows of one
+# detection run share what it loaded for a short while. Edits in the UI apply within the TTL.
+CONTEXT_TTL_S = 30.0
+_contexts: dict[tuple[str, ...], tuple[float, Context]] = {}
+
+
+async def load_context(policy: str, targets: str, notifications: str | None) -> Context:
+    """The policy, action targets, their clients and the channels (cached for CONTEXT_TTL_S)."""
+    settings = get_settings()  # a different store or outbox is a different context
+    key = (
+        policy,
+        targets,
+        str(notifications),
+        settings.resolved_database_url(),
+        str(settings.resolved_outbox()),
+    )
+    cached = _contexts.get(key)
+    if cached and time.monotonic() - cached[0] < CONTEXT_TTL_S:
+        return cached[1]
+    loaded_targets = await load_targets(targets)
+    ctx = Context(
+        policy=(await load_policy(policy)).policy,
+        targets=loaded_targets,
+        clients=await load_clients(loaded_targets),
+        channels=await load_channels(notifications),
+    )
+    _contexts[key] = (time.monotonic(), ctx)
+    return ctx
 
 
 def default_notifier() -> ConsoleOutboxNotifier:

@@ -81,7 +81,10 @@ async def detect_incidents(
     if resolution_deployment:
         summaries = await _dispatch_deployment_runs(pending, resolution_deployment, options)
     else:
-        summaries = await _resolve_bounded(pending, max_concurrent_resolutions, options)
+        # Subflows leave delivery to this run, which delivers once after the whole fan-out.
+        summaries = await _resolve_bounded(
+            pending, max_concurrent_resolutions, {**options, "deliver_now": False}
+        )
     channels = await load_channels(notifications_block)
     await deliver(channels.notifiers, channels.secrets)  # retries what earlier runs could not send
     if summaries:

@@ -2,65 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from prefect import flow
 from prefect.runtime import flow_run
 
-from blocks.actions import ActionTargets
 from flows.approval import ask_for_approval
-from flows.common import (
-    Channels,
-    flow_run_url,
-    load_channels,
-    load_clients,
-    load_policy,
-    load_targets,
-)
+from flows.common import Context, flow_run_url, load_context
 from oncall_agent.approvals import Verdict
-from oncall_agent.executors.registry import configured_actions
 from oncall_agent.models import Decision
-from oncall_agent.policy import PolicyConfig, PolicyDecision
+from oncall_agent.policy import PolicyDecision
 from oncall_agent.resolution.acting import ActionOutcome
 from oncall_agent.resolution.analysis import Analysis
-from oncall_agent.resolution.recording import escalation_reasons
-from tasks.resolution import (
-    act,
-    analyze,
-    claim_incident,
-    decide,
-    deliver,
-    escalate,
-    record,
-    summarize,
-)
-
-
-@dataclass
-class Context:
-    """What one resolution run works with, loaded from blocks once."""
-
-    policy: PolicyConfig
-    targets: ActionTargets
-    clients: dict[str, Any]
-    channels: Channels
-
-    @property
-    def allowed(self) -> set[str]:
-        """Actions this deployment may run at all."""
-        return configured_actions(self.targets.executors, self.clients)
-
-
-async def _load_context(policy: str, targets: str, notifications: str | None) -> Context:
-    """Load the policy, the action targets, their clients, and the notification channels."""
-    loaded_targets = await load_targets(targets)
-    return Context(
-        policy=(await load_policy(policy)).policy,
-        targets=loaded_targets,
-        clients=await load_clients(loaded_targets),
-        channels=await load_channels(notifications),
-    )
+from tasks.resolution import act, assess, conclude, deliver, summarize
 
 
 async def _run(
@@ -112,17 +64,17 @@ async def resolve_incident(
     dry_run: bool = False,
     requested_by: str = "agent",
     notifications_block: str | None = None,
+    deliver_now: bool = True,
 ) -> dict[str, object]:
-    """Analyze one incident, decide, act (after approval if needed) or escalate, and record."""
-    if not await claim_incident(incident_id):
+    """Assess one incident, act as decided (after approval if needed), then resolve or escalate."""
+    ctx = await load_context(policy_block, targets_block, notifications_block)
+    assessment = await assess(incident_id, ctx.targets.service_vars, ctx.policy, ctx.allowed)
+    if assessment is None:
         return await summarize(incident_id)  # another run already owns this episode
-    ctx = await _load_context(policy_block, targets_block, notifications_block)
-    analysis = await analyze(incident_id, ctx.targets.service_vars)
-    decision = await decide(analysis, ctx.policy, ctx.allowed)
-    outcome, more = await _act_as_decided(ctx, analysis, decision, requested_by, dry_run)
-    resolved = outcome is not None and await record(analysis, outcome)
-    if not resolved:
-        why = escalation_reasons(decision.decision, decision.reasons + more, outcome)
-        await escalate(incident_id, why, ctx.channels.outbox, flow_run_url())
-    await deliver(ctx.channels.notifiers, ctx.channels.secrets)
-    return await summarize(incident_id)
+    outcome, more = await _act_as_decided(
+        ctx, assessment.analysis, assessment.decision, requested_by, dry_run
+    )
+    summary = await conclude(assessment, outcome, more, ctx.channels.outbox, flow_run_url())
+    if deliver_now:  # a detection run delivers once after its whole fan-out instead
+        await deliver(ctx.channels.notifiers, ctx.channels.secrets)
+    return summary

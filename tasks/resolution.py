@@ -1,4 +1,4 @@
-"""Tasks of the resolution flow: claim, analyze, decide, act, record, escalate, summarize."""
+"""Tasks of the resolution flow: assess, act, conclude (plus summarize and deliver)."""
 
 from __future__ import annotations
 
@@ -12,40 +12,25 @@ from oncall_agent.executors.config import ExecutorConfig
 from oncall_agent.executors.registry import build_executor
 from oncall_agent.notify.base import Notifier
 from oncall_agent.notify.dispatch import DispatchReport, dispatch_due
-from oncall_agent.policy import PolicyConfig, PolicyDecision
+from oncall_agent.policy import PolicyConfig
 from oncall_agent.resolution.acting import ActionOutcome, execute_action
-from oncall_agent.resolution.analysis import Analysis, analyze_incident
-from oncall_agent.resolution.decision import decide_incident
-from oncall_agent.resolution.recording import (
-    escalate_incident,
-    incident_summary,
-    record_action_outcome,
-)
+from oncall_agent.resolution.analysis import Analysis
+from oncall_agent.resolution.recording import incident_summary
+from oncall_agent.resolution.steps import Assessment, assess_incident, conclude_incident
 from oncall_agent.store.engine import get_engine, session_scope
-from oncall_agent.store.incidents import claim_for_resolution
 
 
-@task(name="claim-incident", cache_policy=NO_CACHE)
-async def claim_incident(incident_id: int) -> bool:
-    """Take the one right to resolve this incident episode."""
-
-    def _claim() -> bool:
-        with session_scope(get_engine()) as session:
-            return claim_for_resolution(session, incident_id)
-
-    return await asyncio.to_thread(_claim)
-
-
-@task(name="analyze-incident", cache_policy=NO_CACHE)
-async def analyze(incident_id: int, service_vars: dict[str, dict[str, str]]) -> Analysis:
-    """Match the knowledge base and score confidence."""
-    return await asyncio.to_thread(analyze_incident, get_engine(), incident_id, service_vars)
-
-
-@task(name="decide", cache_policy=NO_CACHE)
-async def decide(analysis: Analysis, policy: PolicyConfig, allowed: set[str]) -> PolicyDecision:
-    """Apply the policy and store the decision with its reasons."""
-    return await asyncio.to_thread(decide_incident, get_engine(), analysis, policy, allowed)
+@task(name="assess-incident", cache_policy=NO_CACHE)
+async def assess(
+    incident_id: int,
+    service_vars: dict[str, dict[str, str]],
+    policy: PolicyConfig,
+    allowed: set[str],
+) -> Assessment | None:
+    """Claim the incident, match the knowledge base, score confidence, and decide."""
+    return await asyncio.to_thread(
+        assess_incident, get_engine(), incident_id, service_vars, policy, allowed
+    )
 
 
 @task(name="act", cache_policy=NO_CACHE)
@@ -73,18 +58,18 @@ async def act(
     )
 
 
-@task(name="record-outcome", cache_policy=NO_CACHE)
-async def record(analysis: Analysis, outcome: ActionOutcome) -> bool:
-    """Feed the outcome back into the knowledge entry; resolve the incident if it held."""
-    return await asyncio.to_thread(record_action_outcome, get_engine(), analysis, outcome)
-
-
-@task(name="escalate", cache_policy=NO_CACHE)
-async def escalate(
-    incident_id: int, reasons: list[str], notifier: Notifier, ui_url: str | None
-) -> None:
-    """Mark the incident escalated and queue the notification (delivery retries on its own)."""
-    await asyncio.to_thread(escalate_incident, get_engine(), incident_id, reasons, notifier, ui_url)
+@task(name="conclude", cache_policy=NO_CACHE)
+async def conclude(
+    assessment: Assessment,
+    outcome: ActionOutcome | None,
+    extra_reasons: list[str],
+    notifier: Notifier,
+    ui_url: str | None,
+) -> dict[str, object]:
+    """Feed the outcome back and resolve the incident, or escalate it with every reason."""
+    return await asyncio.to_thread(
+        conclude_incident, get_engine(), assessment, outcome, extra_reasons, notifier, ui_url
+    )
 
 
 @task(name="summarize-incident", cache_policy=NO_CACHE)
