@@ -71,7 +71,10 @@ class LogFileSource(Block):
     def build(self) -> FileSource:
         """The file source this block describes."""
         return FileSource(
-            list(self.paths), service=self.service, max_line_bytes=self.max_line_bytes
+            list(self.paths),
+            service=self.service,
+            max_line_bytes=self.max_line_bytes,
+            parser=self.parser,
         )
 
     def detection_rules(self) -> DetectionRules:

@@ -20,7 +20,10 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """Position in the order info < warning < error < critical."""
-        return list(Severity).index(self)
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {severity: i for i, severity in enumerate(Severity)}
 
 
 class IncidentStatus(StrEnum):

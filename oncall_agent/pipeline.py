@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from oncall_agent.detection.detector import Detector
 from oncall_agent.detection.grouping import group_detections
 from oncall_agent.settings import get_settings
-from oncall_agent.sources.files import FileSource
+from oncall_agent.sources.base import EventSource
 from oncall_agent.store.cursors import load_cursor, save_cursor
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import IncidentChange, open_or_update_incident
@@ -43,7 +43,7 @@ def load_detector(engine: Engine) -> Detector:
 
 def scan_source(
     engine: Engine,
-    source: FileSource,
+    source: EventSource,
     source_key: str,
     detector: Detector | None = None,
     progress: Callable[[ScanReport], None] | None = None,

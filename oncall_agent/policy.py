@@ -66,8 +66,10 @@ class PolicyConfig(BaseModel):
     # missing: anyone), and which classes need an approver other than the requester.
     approval_timeout_s: dict[RiskClass, int] = Field(
         default_factory=lambda: {
-            RiskClass.LOW: 3600, RiskClass.MEDIUM: 3600,
-            RiskClass.HIGH: 1800, RiskClass.CRITICAL: 900,
+            RiskClass.LOW: 3600,
+            RiskClass.MEDIUM: 3600,
+            RiskClass.HIGH: 1800,
+            RiskClass.CRITICAL: 900,
         }
     )
     approvers: dict[RiskClass, list[str]] = Field(default_factory=dict)

@@ -29,7 +29,7 @@ async def scan_event_source(
     """Read what is new in one source and store the incidents it shows."""
 
     def _scan() -> ScanReport:
-        return scan_source(get_engine(), source, source_key, detector=_detector(rules))  # type: ignore[arg-type]
+        return scan_source(get_engine(), source, source_key, detector=_detector(rules))
 
     return await asyncio.to_thread(_scan)
 

@@ -47,6 +47,9 @@ def _absorb(draft: IncidentDraft, detection: Detection, seen: datetime, samples:
         draft.samples.append(sample)
     if detection.severity.rank > draft.severity.rank:
         draft.severity = detection.severity
+    if detection.event.attributes and seen >= draft.last_seen:
+        # The newest identifiers win (as in the store): act on the latest failed run.
+        draft.attributes.update(detection.event.attributes)
 
 
 class IncidentGrouper:

@@ -77,7 +77,9 @@ def build_executor(
     return factory(config, secrets=secrets, output_limit=output_limit)
 
 
-def configured_actions(config: ExecutorConfig, clients: Mapping[str, Any] | None = None) -> set[str]:
+def configured_actions(
+    config: ExecutorConfig, clients: Mapping[str, Any] | None = None
+) -> set[str]:
     """The action names CONFIG allows at all (non-empty allow-list, or a configured client)."""
     allowed = {name for name, (field, _) in _REQUIRED.items() if getattr(config, field)}
     names = set(clients or {})

@@ -1,4 +1,4 @@
-"""Graduated autonomy: learning suggests a promotion, only a person applies it, with an audit row."""
+"""Graduated autonomy: learning suggests a promotion; only a person applies it (audited)."""
 
 from __future__ import annotations
 

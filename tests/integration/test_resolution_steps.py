@@ -159,7 +159,7 @@ def test_circuit_breaker_escalates_after_repeated_failures(engine: Engine, log_d
 
 
 def test_a_fix_that_does_not_hold_counts_against_it(engine: Engine, log_dir: Path) -> None:
-    """When a resolved incident recurs, its fix is recorded as a failure and the breaker counts it."""
+    """A recurrence records the fix as a failure, which the circuit breaker counts."""
     inc = _open(engine, "No space left on device", "disk")
     analysis = analyze_incident(engine, inc, {"api": {"log_dir": str(log_dir)}})
     executor = build_executor("cleanup_files", ExecutorConfig(cleanup_roots=[log_dir]))
