@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from oncall_agent.cli.common import console, friendly_errors, store_session
+from oncall_agent.detection.engine import active_engine_name
 from oncall_agent.errors import ConfigError
 from oncall_agent.human import record_human_resolution
 from oncall_agent.models import IncidentStatus, LogEvent, Severity
@@ -24,6 +25,7 @@ def status() -> None:
     with store_session() as session:
         counts = count_by_status(session)
     console.print(f"store: {get_settings().resolved_database_url().split('@')[-1]}")
+    console.print(f"detection engine: {active_engine_name()}")
     for name in IncidentStatus:
         console.print(f"  {name.value:<18} {counts.get(name.value, 0)}")
 
