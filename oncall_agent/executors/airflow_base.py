@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from oncall_agent.errors import ActionError, ActionTimeout, SourceError
@@ -14,10 +13,9 @@ from oncall_agent.executors.airflow_params import (
     wait_for_run,
 )
 from oncall_agent.executors.base import clean_output
-from oncall_agent.executors.config import ExecutorConfig
+from oncall_agent.executors.common import ClientExecutor
 from oncall_agent.integrations.airflow_client import AirflowClient, AirflowTaskInstance
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
-from oncall_agent.settings import get_settings
 
 VERIFY_KEYS = ("within_s", "interval_s")
 # How long verification waits for a cleared or triggered run to finish. It runs inside the
@@ -28,24 +26,10 @@ MARK_WITHIN_S = 30.0
 INTERVAL_S = 2.0
 
 
-class AirflowExecutorBase:
+class AirflowExecutorBase(ClientExecutor[AirflowClient]):
     """What the Airflow executors share: the client, the DAG allow-list, output hygiene."""
 
     name = "airflow"
-
-    def __init__(
-        self,
-        config: ExecutorConfig,
-        client: AirflowClient,
-        *,
-        secrets: Iterable[str] = (),
-        output_limit: int | None = None,
-    ) -> None:
-        """Act through CLIENT on the DAGs CONFIG allows; redact SECRETS from output."""
-        self.config = config
-        self.client = client
-        self.secrets = tuple(secrets)
-        self.output_limit = output_limit or get_settings().action_output_limit
 
     def _dag_id(self, params: dict[str, Any]) -> str:
         """The validated, allow-listed dag_id of PARAMS."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,29 +21,16 @@ from oncall_agent.executors.base import (
     verify_number,
 )
 from oncall_agent.executors.cleanup_scan import CleanupRequest, select_files, validate_request
-from oncall_agent.executors.config import ExecutorConfig
+from oncall_agent.executors.common import ConfiguredExecutor
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
-from oncall_agent.settings import get_settings
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 
 
-class CleanupFilesExecutor:
+class CleanupFilesExecutor(ConfiguredExecutor):
     """Deletes old or large files under an allow-listed root, within file and byte caps."""
 
     name = "cleanup_files"
-
-    def __init__(
-        self,
-        config: ExecutorConfig,
-        *,
-        secrets: Iterable[str] = (),
-        output_limit: int | None = None,
-    ) -> None:
-        """Use CONFIG's cleanup roots and caps."""
-        self.config = config
-        self.secrets = tuple(secrets)
-        self.output_limit = output_limit or get_settings().action_output_limit
 
     def plan(self, params: dict[str, Any]) -> ActionPlan:
         """The exact list of files a real run deletes (plan.files); ActionRejected if refused."""

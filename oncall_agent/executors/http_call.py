@@ -7,7 +7,6 @@ leave the allow-list), and always carry an explicit timeout.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -22,32 +21,19 @@ from oncall_agent.executors.base import (
     reject_unknown_keys,
     verify_number,
 )
-from oncall_agent.executors.config import ExecutorConfig
+from oncall_agent.executors.common import ConfiguredExecutor
 from oncall_agent.executors.health import check_health
 from oncall_agent.executors.urls import check_url_allowed
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
-from oncall_agent.settings import get_settings
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 MAX_BODY_BYTES = 512 * 1024
 
 
-class HttpCallExecutor:
+class HttpCallExecutor(ConfiguredExecutor):
     """Sends one request to a URL under an allowed prefix and checks the status code."""
 
     name = "http_call"
-
-    def __init__(
-        self,
-        config: ExecutorConfig,
-        *,
-        secrets: Iterable[str] = (),
-        output_limit: int | None = None,
-    ) -> None:
-        """Use CONFIG's URL prefixes; redact SECRETS from the response shown."""
-        self.config = config
-        self.secrets = tuple(secrets)
-        self.output_limit = output_limit or get_settings().action_output_limit
 
     def plan(self, params: dict[str, Any]) -> ActionPlan:
         """The exact request for {method, url, expect_status, json}; no request is sent."""

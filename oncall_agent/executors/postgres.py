@@ -29,6 +29,7 @@ from oncall_agent.executors.base import (
     reject_unknown_keys,
     verify_number,
 )
+from oncall_agent.executors.common import ClientExecutor
 from oncall_agent.executors.config import ExecutorConfig
 from oncall_agent.integrations.postgres_client import (
     IDLE_IN_TRANSACTION,
@@ -38,7 +39,6 @@ from oncall_agent.integrations.postgres_client import (
     State,
 )
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
-from oncall_agent.settings import get_settings
 
 _STATES: dict[str, list[State]] = {
     "idle_in_transaction": IDLE_IN_TRANSACTION,
@@ -50,7 +50,7 @@ DEFAULT_VERIFY_WITHIN_S = 5.0
 POLL_S = 0.2
 
 
-class TerminateQueriesExecutor:
+class TerminateQueriesExecutor(ClientExecutor[PostgresAdmin]):
     """Terminates the sessions a guarded filter selects on the connection's database."""
 
     name = "terminate_queries"
@@ -63,12 +63,9 @@ class TerminateQueriesExecutor:
         secrets: Iterable[str] = (),
         output_limit: int | None = None,
     ) -> None:
-        """Act through CLIENT (its guard bounds every request); CONFIG is not used here."""
-        self.config = config
-        self.client = client
+        """Act through CLIENT (its guard bounds every request); its password is redacted too."""
         own = getattr(client, "secret_values", lambda: ())()
-        self.secrets = (*tuple(secrets), *own)
-        self.output_limit = output_limit or get_settings().action_output_limit
+        super().__init__(config, client, secrets=(*secrets, *own), output_limit=output_limit)
 
     def plan(self, params: dict[str, Any]) -> ActionPlan:
         """The exact sessions a run would terminate; ActionRejected if the request is too wide."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from oncall_agent.errors import ActionError, ActionRejected
@@ -24,11 +23,11 @@ from oncall_agent.executors.base import (
     reject_unknown_keys,
     verify_number,
 )
-from oncall_agent.executors.config import ExecutorConfig, ServiceTarget
+from oncall_agent.executors.common import ConfiguredExecutor
+from oncall_agent.executors.config import ServiceTarget
 from oncall_agent.executors.health import check_health
 from oncall_agent.executors.process import command_env, run_argv
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
-from oncall_agent.settings import get_settings
 
 DEFAULT_VERIFY_WITHIN_S = 15.0
 LOCAL_SETTLE_S = 1.0
@@ -58,22 +57,10 @@ def status_argv(target: ServiceTarget, within_s: float) -> list[str]:
             f"--timeout={max(1, int(within_s))}s"]  # fmt: skip
 
 
-class RestartServiceExecutor:
+class RestartServiceExecutor(ConfiguredExecutor):
     """Restarts one of the configured services."""
 
     name = "restart_service"
-
-    def __init__(
-        self,
-        config: ExecutorConfig,
-        *,
-        secrets: Iterable[str] = (),
-        output_limit: int | None = None,
-    ) -> None:
-        """Use CONFIG's services; redact SECRETS from output."""
-        self.config = config
-        self.secrets = tuple(secrets)
-        self.output_limit = output_limit or get_settings().action_output_limit
 
     def plan(self, params: dict[str, Any]) -> ActionPlan:
         """The exact restart of {service}; ActionRejected unless it is a configured service."""

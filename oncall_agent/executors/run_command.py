@@ -8,7 +8,6 @@ records the partial output like any other failure.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable
 from typing import Any
 
 from oncall_agent.errors import ActionRejected, VerificationError
@@ -20,28 +19,15 @@ from oncall_agent.executors.base import (
     ensure_same_plan,
     reject_unknown_keys,
 )
-from oncall_agent.executors.config import ExecutorConfig
+from oncall_agent.executors.common import ConfiguredExecutor
 from oncall_agent.executors.process import command_env, run_argv
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
-from oncall_agent.settings import get_settings
 
 
-class RunCommandExecutor:
+class RunCommandExecutor(ConfiguredExecutor):
     """Runs one of the configured command templates as an argv list."""
 
     name = "run_command"
-
-    def __init__(
-        self,
-        config: ExecutorConfig,
-        *,
-        secrets: Iterable[str] = (),
-        output_limit: int | None = None,
-    ) -> None:
-        """Use CONFIG's command templates; redact SECRETS from output."""
-        self.config = config
-        self.secrets = tuple(secrets)
-        self.output_limit = output_limit or get_settings().action_output_limit
 
     def plan(self, params: dict[str, Any]) -> ActionPlan:
         """The exact argv for {template, params}; ActionRejected if anything is not allowed."""

@@ -22,7 +22,6 @@ import re
 import shlex
 import time
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from oncall_agent.errors import ActionError, ActionRejected, OncallError, VerificationError
@@ -34,11 +33,10 @@ from oncall_agent.executors.base import (
     reject_unknown_keys,
     verify_number,
 )
-from oncall_agent.executors.config import ExecutorConfig
+from oncall_agent.executors.common import ClientExecutor
 from oncall_agent.executors.process import command_env, run_argv
 from oncall_agent.integrations.spark_client import SparkApp, SparkClient, memory_mib
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
-from oncall_agent.settings import get_settings
 
 _APP_ID_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", re.ASCII)
 _MEMORY_PARAMS = ("executor_memory", "driver_memory", "executor_memory_overhead")
@@ -48,24 +46,10 @@ DEFAULT_VERIFY_WITHIN_S = 120.0
 POLL_S = 1.0
 
 
-class SparkResubmitExecutor:
+class SparkResubmitExecutor(ClientExecutor[SparkClient]):
     """Resubmits an allow-listed Spark job with adjusted, bounded memory."""
 
     name = "spark_resubmit"
-
-    def __init__(
-        self,
-        config: ExecutorConfig,
-        client: SparkClient,
-        *,
-        secrets: Iterable[str] = (),
-        output_limit: int | None = None,
-    ) -> None:
-        """Submit through CLIENT's settings; CONFIG is not used by this action."""
-        self.config = config
-        self.client = client
-        self.secrets = tuple(secrets)
-        self.output_limit = output_limit or get_settings().action_output_limit
 
     def plan(self, params: dict[str, Any]) -> ActionPlan:
         """The exact spark-submit argv; ActionRejected if anything is out of bounds."""
