@@ -8,11 +8,9 @@ from prefect.runtime import flow_run
 from flows.approval import ask_for_approval
 from flows.common import Context, flow_run_url, load_context
 from oncall_agent.approvals import Verdict
-from oncall_agent.models import Decision
-from oncall_agent.policy import PolicyDecision
 from oncall_agent.resolution.acting import ActionOutcome
 from oncall_agent.resolution.analysis import Analysis
-from tasks.resolution import act, assess, conclude, deliver, summarize
+from tasks.resolution import act, conclude, deliver, resolve_unattended_task
 
 
 async def _run(
@@ -32,28 +30,22 @@ async def _run(
     )
 
 
-async def _act_as_decided(
-    ctx: Context, analysis: Analysis, decision: PolicyDecision, requested_by: str, dry_run: bool
+async def _approve_then_act(
+    ctx: Context, analysis: Analysis, requested_by: str, dry_run: bool
 ) -> tuple[ActionOutcome | None, list[str]]:
-    """Execute, ask and then execute, or dry-run (shadow); return the outcome and extra reasons."""
-    dry = dry_run or ctx.policy.dry_run_only
-    if decision.decision is Decision.EXECUTE:
-        return await _run(ctx, analysis, dry, None), []
-    if decision.decision is Decision.SHADOW and analysis.action is not None:
-        return await _run(ctx, analysis, True, None), []  # records what would have run
-    if decision.decision is Decision.ASK_APPROVAL:
-        verdict = await ask_for_approval(
-            analysis,
-            ctx.policy,
-            ctx.channels,
-            requested_by=requested_by,
-            flow_run_id=str(flow_run.get_id()),
-            ui_url=flow_run_url(),
-        )
-        if verdict.approved:
-            return await _run(ctx, analysis, dry, verdict), verdict.reasons
+    """Ask a person (pause); run the action as approved, or not at all; say why."""
+    verdict = await ask_for_approval(
+        analysis,
+        ctx.policy,
+        ctx.channels,
+        requested_by=requested_by,
+        flow_run_id=str(flow_run.get_id()),
+        ui_url=flow_run_url(),
+    )
+    if not verdict.approved:
         return None, verdict.reasons
-    return None, []
+    dry = dry_run or ctx.policy.dry_run_only
+    return await _run(ctx, analysis, dry, verdict), verdict.reasons
 
 
 @flow(name="resolve-incident", flow_run_name="resolve-incident-{incident_id}")
@@ -66,15 +58,29 @@ async def resolve_incident(
     notifications_block: str | None = None,
     deliver_now: bool = True,
 ) -> dict[str, object]:
-    """Assess one incident, act as decided (after approval if needed), then resolve or escalate."""
+    """Assess one incident and act or escalate; when the policy asks, wait for a person first."""
     ctx = await load_context(policy_block, targets_block, notifications_block)
-    assessment = await assess(incident_id, ctx.targets.service_vars, ctx.policy, ctx.allowed)
-    if assessment is None:
-        return await summarize(incident_id)  # another run already owns this episode
-    outcome, more = await _act_as_decided(
-        ctx, assessment.analysis, assessment.decision, requested_by, dry_run
+    progress = await resolve_unattended_task(
+        incident_id,
+        ctx.targets.service_vars,
+        ctx.policy,
+        ctx.allowed,
+        ctx.targets.executors,
+        ctx.clients,
+        ctx.targets.secret_values(),
+        dry_run,
+        ctx.channels.outbox,
+        flow_run_url(),
     )
-    summary = await conclude(assessment, outcome, more, ctx.channels.outbox, flow_run_url())
+    summary = progress.summary
+    if summary is None and progress.assessment is not None:  # the policy asked a person
+        outcome, more = await _approve_then_act(
+            ctx, progress.assessment.analysis, requested_by, dry_run
+        )
+        summary = await conclude(
+            progress.assessment, outcome, more, ctx.channels.outbox, flow_run_url()
+        )
     if deliver_now:  # a detection run delivers once after its whole fan-out instead
         await deliver(ctx.channels.notifiers, ctx.channels.secrets)
+    assert summary is not None
     return summary

@@ -6,12 +6,18 @@ resolution flow runs these composed steps rather than one task per small functio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
+from oncall_agent.executors.config import ExecutorConfig
+from oncall_agent.executors.registry import build_executor
+from oncall_agent.models import Decision
 from oncall_agent.notify.base import Notifier
 from oncall_agent.policy import PolicyConfig, PolicyDecision
-from oncall_agent.resolution.acting import ActionOutcome
+from oncall_agent.resolution.acting import ActionOutcome, execute_action
 from oncall_agent.resolution.analysis import Analysis, analyze_incident
 from oncall_agent.resolution.decision import decide_incident
 from oncall_agent.resolution.recording import (
@@ -29,6 +35,13 @@ class Assessment(BaseModel):
 
     analysis: Analysis
     decision: PolicyDecision
+
+
+class Progress(BaseModel):
+    """Where an unattended resolution stopped: finished (summary) or waiting for a person."""
+
+    summary: dict[str, object] | None = None
+    assessment: Assessment | None = None
 
 
 def assess_incident(
@@ -63,3 +76,36 @@ def conclude_incident(
         why = escalation_reasons(decision.decision, decision.reasons + extra_reasons, outcome)
         escalate_incident(engine, analysis.incident_id, why, notifier, ui_url)
     return incident_summary(engine, analysis.incident_id)
+
+
+def resolve_unattended(
+    engine: Engine,
+    incident_id: int,
+    *,
+    service_vars: dict[str, dict[str, str]],
+    policy: PolicyConfig,
+    allowed: set[str],
+    executors: ExecutorConfig,
+    clients: Mapping[str, Any],
+    secrets: tuple[str, ...],
+    dry_run: bool,
+    notifier: Notifier,
+    ui_url: str | None = None,
+) -> Progress:
+    """Everything that needs no person, in one call: assess, act (or dry-run) and conclude.
+
+    Stops before acting when the policy asks for approval, returning the assessment.
+    """
+    assessment = assess_incident(engine, incident_id, service_vars, policy, allowed)
+    if assessment is None:  # another run owns this episode
+        return Progress(summary=incident_summary(engine, incident_id))
+    decision, analysis = assessment.decision.decision, assessment.analysis
+    if decision is Decision.ASK_APPROVAL:
+        return Progress(assessment=assessment)
+    outcome = None
+    shadow = decision is Decision.SHADOW
+    if analysis.action is not None and (decision is Decision.EXECUTE or shadow):
+        executor = build_executor(analysis.action.name, executors, secrets=secrets, clients=clients)
+        dry = dry_run or policy.dry_run_only or shadow  # shadow records what would have run
+        outcome = execute_action(engine, analysis, executor, dry_run=dry, secrets=secrets)
+    return Progress(summary=conclude_incident(engine, assessment, outcome, [], notifier, ui_url))
