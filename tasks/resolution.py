@@ -1,4 +1,4 @@
-"""Tasks of the resolution flow: resolve unattended, act (after approval), conclude, deliver."""
+"""Tasks of the resolution flow: act (after approval), conclude, summarize, deliver."""
 
 from __future__ import annotations
 
@@ -12,50 +12,14 @@ from oncall_agent.executors.config import ExecutorConfig
 from oncall_agent.executors.registry import build_executor
 from oncall_agent.notify.base import Notifier
 from oncall_agent.notify.dispatch import DispatchReport, dispatch_due
-from oncall_agent.policy import PolicyConfig
 from oncall_agent.resolution.acting import ActionOutcome, execute_action
 from oncall_agent.resolution.analysis import Analysis
 from oncall_agent.resolution.recording import incident_summary
 from oncall_agent.resolution.steps import (
     Assessment,
-    Progress,
     conclude_incident,
-    resolve_unattended,
 )
 from oncall_agent.store.engine import get_engine, session_scope
-
-
-@task(name="resolve-unattended", cache_policy=NO_CACHE)
-async def resolve_unattended_task(
-    incident_id: int,
-    service_vars: dict[str, dict[str, str]],
-    policy: PolicyConfig,
-    allowed: set[str],
-    executors: ExecutorConfig,
-    clients: dict[str, Any],
-    secrets: tuple[str, ...],
-    dry_run: bool,
-    notifier: Notifier,
-    ui_url: str | None,
-) -> Progress:
-    """Assess, act and conclude in one task, unless the policy asks a person first.
-
-    One task rather than three: each task costs Prefect API round trips (bench/resolve.py).
-    """
-    return await asyncio.to_thread(
-        resolve_unattended,
-        get_engine(),
-        incident_id,
-        service_vars=service_vars,
-        policy=policy,
-        allowed=allowed,
-        executors=executors,
-        clients=clients,
-        secrets=secrets,
-        dry_run=dry_run,
-        notifier=notifier,
-        ui_url=ui_url,
-    )
 
 
 @task(name="act", cache_policy=NO_CACHE)
