@@ -20,7 +20,9 @@ def alembic_config(engine: Engine) -> Config:
     """An Alembic config pointing at the bundled migrations and ENGINE's database."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # configparser reads '%' as interpolation: escape it (URL-encoded passwords, options).
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    cfg.set_main_option("sqlalchemy.url", url)
     return cfg
 
 
