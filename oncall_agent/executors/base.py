@@ -23,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, Field
 
 from oncall_agent.errors import ActionRejected, VerificationError
-from oncall_agent.models import ActionResult, VerificationResult
+from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
 
 REDACTED = "[REDACTED]"
 
@@ -179,3 +179,13 @@ def ensure_same_plan(given: ActionPlan, fresh: ActionPlan) -> None:
             f"{given.action}: the plan does not match its parameters "
             f"(planned {given.argv!r}, parameters give {fresh.argv!r}); plan it again"
         )
+
+
+def argv_dry_run(plan: ActionPlan) -> ActionResult:
+    """What a dry run of an argv plan reports: the exact argv it would run, nothing run."""
+    return ActionResult(
+        status=ActionStatus.DRY_RUN,
+        output=f"would {plan.description}",
+        argv=plan.argv,
+        dry_run=True,
+    )

@@ -16,6 +16,7 @@ from oncall_agent.executors import local_process as local
 from oncall_agent.executors.argv import resolve_executable
 from oncall_agent.executors.base import (
     ActionPlan,
+    argv_dry_run,
     check_verify_keys,
     clean_output,
     dry_run_verification,
@@ -91,10 +92,7 @@ class RestartServiceExecutor(ConfiguredExecutor):
         if target.backend == "local":
             return self._run_local(plan.argv, target, dry_run, timeout_s)
         if dry_run:
-            return ActionResult(
-                status=ActionStatus.DRY_RUN, output=f"would {plan.description}", argv=plan.argv,
-                dry_run=True,
-            )  # fmt: skip
+            return argv_dry_run(plan)
         outcome = run_argv(
             plan.argv, timeout_s=timeout_s, output_limit=self.output_limit, secrets=self.secrets
         )

@@ -14,6 +14,7 @@ from oncall_agent.errors import ActionRejected, VerificationError
 from oncall_agent.executors.argv import render_argv
 from oncall_agent.executors.base import (
     ActionPlan,
+    argv_dry_run,
     check_verify_keys,
     dry_run_verification,
     ensure_same_plan,
@@ -57,10 +58,7 @@ class RunCommandExecutor(ConfiguredExecutor):
         ensure_same_plan(plan, self.plan(plan.params))
         assert plan.argv is not None
         if dry_run:
-            return ActionResult(
-                status=ActionStatus.DRY_RUN, output=f"would {plan.description}", argv=plan.argv,
-                dry_run=True,
-            )  # fmt: skip
+            return argv_dry_run(plan)
         template = self.config.command_templates[plan.target]
         outcome = run_argv(
             plan.argv,

@@ -27,6 +27,7 @@ from typing import Any
 from oncall_agent.errors import ActionError, ActionRejected, OncallError, VerificationError
 from oncall_agent.executors.base import (
     ActionPlan,
+    argv_dry_run,
     check_verify_keys,
     dry_run_verification,
     ensure_same_plan,
@@ -76,10 +77,7 @@ class SparkResubmitExecutor(ClientExecutor[SparkClient]):
         ensure_same_plan(plan, self.plan(plan.params))
         assert plan.argv is not None
         if dry_run:
-            return ActionResult(
-                status=ActionStatus.DRY_RUN, output=f"would {plan.description}", argv=plan.argv,
-                dry_run=True,
-            )  # fmt: skip
+            return argv_dry_run(plan)
         marker = uuid.uuid4().hex
         argv = [*plan.argv[:1], "--conf", f"{MARKER}={marker}", *plan.argv[1:]]
         submitted_ms = int(time.time() * 1000)
