@@ -18,6 +18,9 @@ console.width = max(console.width, 160)
 # Measured here: the ephemeral API's first start (migrations) can take longer than Prefect's 20 s
 # default, so a cold `oncall demo` would fail without this.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# The local API's telemetry service writes to its SQLite file while our runs do, and printed
+# unrelated "database is locked" tracebacks in the demo: it sends nothing useful here.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 app = build_app()
 approval_commands.register(app)
