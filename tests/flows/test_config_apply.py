@@ -149,3 +149,16 @@ def _placeholders(value: object) -> list[str]:
     if isinstance(value, list):
         return [p for v in value for p in _placeholders(v)]
     return [value] if isinstance(value, str) and value.startswith("${") else []
+
+
+def test_the_readme_example_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's configuration example applies (dry run) without a single error."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Configuration as code")[1]
+    example = section.split("```yaml\n")[1].split("```")[0]
+    path = tmp_path / "readme.yaml"
+    path.write_text(example)
+    monkeypatch.setenv("SMTP_PASSWORD", "x")
+    result = runner.invoke(app, ["config", "apply", "--dry-run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("would be") == 5
