@@ -8,7 +8,7 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import apause_flow_run
 from prefect.input import RunInput
 
-from flows.common import Channels
+from flows.common import Channels, running_again_after_pause_timeout
 from oncall_agent.approvals import ApprovalAnswer, Verdict
 from oncall_agent.policy import PolicyConfig
 from oncall_agent.resolution.analysis import Analysis
@@ -67,6 +67,7 @@ async def ask_for_approval(
         )
     except FlowPauseTimeout:
         await expire(approval.id)
+        await running_again_after_pause_timeout(f"approval #{approval.id} expired: escalating")
         return Verdict(
             approved=False,
             approval_id=approval.id,

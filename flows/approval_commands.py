@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import getpass
+import json
 from typing import Any
 from uuid import UUID
 
 import typer
-from prefect.exceptions import NotPausedError, ObjectNotFound
-from prefect.flow_runs import resume_flow_run
 from rich.table import Table
 
-from oncall_agent.approvals import get_approval, pending_approvals
-from oncall_agent.cli.common import console, err_console, store_session
+from oncall_agent.cli.common import (
+    console,
+    fail,
+    friendly_errors,
+    print_json,
+    say_empty,
+    store_session,
+)
 
 
 def _parse_params(pairs: list[str]) -> dict[str, Any] | None:
@@ -21,53 +26,81 @@ def _parse_params(pairs: list[str]) -> dict[str, Any] | None:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            err_console.print(f"[red]error:[/red] --param {pair!r} is not key=value")
-            raise typer.Exit(2)
+            fail(f"--param {pair!r} is not key=value; write e.g. --param older_than_s=3600", 2)
         out[key] = value
     return out or None
 
 
 def answer_approval(approval_id: int, run_input: dict[str, Any]) -> None:
     """Resume the paused run that waits for APPROVAL_ID with RUN_INPUT."""
+    # Prefect costs seconds to import: only the commands that talk to its API pay for it.
+    from prefect.exceptions import NotPausedError, ObjectNotFound
+    from prefect.flow_runs import resume_flow_run
+
+    from oncall_agent.approvals import get_approval
+
     with store_session() as session:
         row = get_approval(session, approval_id)
         status, flow_run_id = row.status, row.flow_run_id
     if status != "pending":
-        err_console.print(f"[red]error:[/red] approval #{approval_id} is {status}, not pending")
-        raise typer.Exit(1)
+        fail(
+            f"approval #{approval_id} is {status}, not pending; "
+            "`oncall approvals` lists those that wait"
+        )
     if not flow_run_id:
-        err_console.print(f"[red]error:[/red] approval #{approval_id} has no waiting flow run")
-        raise typer.Exit(1)
+        fail(f"approval #{approval_id} has no waiting flow run; it cannot be answered any more")
     try:
         resume_flow_run(UUID(flow_run_id), run_input=run_input)
     except (NotPausedError, ObjectNotFound):
-        err_console.print(
-            f"[red]error:[/red] the run {flow_run_id} is no longer waiting "
-            "(expired or answered already)"
-        )
-        raise typer.Exit(1) from None
+        fail(f"the run {flow_run_id} is no longer waiting (expired or answered already)")
 
 
-def approvals() -> None:
+@friendly_errors
+def approvals(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table"),
+) -> None:
     """List the approvals that wait for an answer."""
+    from oncall_agent.approvals import pending_approvals
+
+    with store_session() as session:
+        rows = [
+            {
+                "id": row.id,
+                "incident": row.incident_id,
+                "action": row.action,
+                "risk": row.risk,
+                "confidence": row.confidence,
+                "parameters": row.parameters or {},
+                "expires_at": row.expires_at.isoformat(),
+                "flow_run_id": row.flow_run_id,
+            }
+            for row in pending_approvals(session)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        say_empty("no approvals are waiting")
+        return
     table = Table(
         "id", "incident", "action", "risk", "confidence", "parameters", "expires", "flow run"
     )
-    with store_session() as session:
-        for row in pending_approvals(session):
-            table.add_row(
-                str(row.id),
-                str(row.incident_id),
-                row.action,
-                row.risk,
-                f"{row.confidence:.2f}" if row.confidence is not None else "-",
-                str(row.parameters),
-                f"{row.expires_at:%Y-%m-%d %H:%M:%S}Z",
-                row.flow_run_id or "-",
-            )
+    for r in rows:
+        conf = r["confidence"]
+        table.add_row(
+            str(r["id"]),
+            str(r["incident"]),
+            str(r["action"]),
+            str(r["risk"]),
+            f"{conf:.2f}" if isinstance(conf, float) else "-",
+            json.dumps(r["parameters"], sort_keys=True),
+            str(r["expires_at"])[:19].replace("T", " ") + "Z",
+            str(r["flow_run_id"] or "-"),
+        )
     console.print(table)
 
 
+@friendly_errors
 def approve(
     approval_id: int = typer.Argument(..., help="Approval id (see `oncall approvals`)"),
     comment: str = typer.Option("", "--comment"),
@@ -88,6 +121,7 @@ def approve(
     console.print(f"approval #{approval_id}: approve sent as {who}")
 
 
+@friendly_errors
 def reject(
     approval_id: int = typer.Argument(..., help="Approval id (see `oncall approvals`)"),
     reason: str = typer.Option(..., "--reason", help="Why not"),

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from flows import approval_commands
-from oncall_agent.cli import build_app
+from flows import approval_commands, config_commands
+from oncall_agent.cli import build_app, run_app
 from oncall_agent.cli.common import console
 
 # A summary table is unreadable at 80 columns; pipes and CI logs get a wide one.
@@ -18,9 +18,13 @@ console.width = max(console.width, 160)
 # Measured here: the ephemeral API's first start (migrations) can take longer than Prefect's 20 s
 # default, so a cold `oncall demo` would fail without this.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# The local API's telemetry service writes to its SQLite file while our runs do, and printed
+# unrelated "database is locked" tracebacks in the demo: it sends nothing useful here.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 app = build_app()
 approval_commands.register(app)
+app.add_typer(config_commands.app, name="config")
 
 
 def _summary_table(summaries: list[dict[str, object]]) -> Table:
@@ -61,11 +65,10 @@ def _print_summaries(summaries: list[dict[str, object]]) -> None:
     for s in summaries:
         reasons = [str(r) for r in s.get("reasons") or []]  # type: ignore[attr-defined]
         console.print(
-            f"#{s['id']} {s.get('decision')} -> {s['outcome']}: {'; '.join(_decisive(reasons))}",
-            markup=False,
+            f"#{s['id']} {s.get('decision')} -> {s['outcome']}: {'; '.join(_decisive(reasons))}"
         )
         if s.get("verification"):
-            console.print(f"    verification: {s['verification']}", markup=False)
+            console.print(f"    verification: {s['verification']}")
 
 
 def _decisive(reasons: list[str]) -> list[str]:
@@ -94,10 +97,8 @@ def demo(
         (data_dir / "outbox.jsonl").unlink(missing_ok=True)
     from flows.demo import run_demo
 
-    console.print("[bold]oncall demo[/bold]: starting the demo service and a local Prefect API")
-    report = run_demo(
-        data_dir / "demo", fresh=fresh, say=lambda line: console.print(line, markup=False)
-    )
+    console.print("oncall demo: starting the demo service and a local Prefect API", style="bold")
+    report = run_demo(data_dir / "demo", fresh=fresh, say=lambda line: console.print(line))
     console.print(
         f"the service logged {report.bursts} error lines; health was "
         f"{report.health_before} before the agent acted"
@@ -159,8 +160,8 @@ def register_blocks() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: errors are one line, tracebacks only with --debug."""
+    run_app(app)
 
 
 if __name__ == "__main__":

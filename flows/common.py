@@ -127,3 +127,21 @@ def flow_run_url() -> str | None:
     if not base or run is None:
         return None
     return f"{base.rstrip('/')}/runs/flow-run/{run.id}"
+
+
+async def running_again_after_pause_timeout(reason: str) -> None:
+    """Put this run back to Running after its pause timed out, so it can end Completed.
+
+    Prefect leaves a run whose pause expired Paused, and then fails it ("completed and never
+    resumed") even when the flow handled the expiry; an expired approval that escalated
+    properly is not an error, so the run says what happened instead.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+    from prefect.states import Running
+
+    run_id = flow_run.get_id()
+    if run_id is None:  # not inside a flow run: nothing to put back
+        return
+    async with get_client() as client:
+        await client.set_flow_run_state(run_id, Running(message=reason), force=True)

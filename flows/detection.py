@@ -12,6 +12,7 @@ from prefect.deployments.flow_runs import arun_deployment
 from blocks.event_sources import load_source_block
 from flows.common import load_channels
 from flows.resolution import resolve_incident
+from oncall_agent.resolution.report import md_text
 from tasks.detection import incident_episode, incidents_to_resolve, scan_event_source
 from tasks.resolution import deliver, summarize
 
@@ -27,8 +28,7 @@ async def _resolve_bounded(
             state = await resolve_incident(incident_id, **options, return_state=True)
         if state.is_completed():
             return await state.aresult()  # type: ignore[no-any-return]
-        # An expired approval ends its run Failed even though it escalated properly; a crash
-        # leaves the incident as it was. Either way the store says what happened.
+        # A crash leaves the incident as it was; the store says what happened.
         return await summarize(incident_id)
 
     return list(await asyncio.gather(*(one(i) for i in incident_ids)))
@@ -42,15 +42,20 @@ async def _dispatch_deployment_runs(
     A paused approval then holds only its own run, never this detection run or its schedule.
     The idempotency key makes a second detection run's dispatch of the same episode a no-op.
     """
+    summaries = []
     for incident_id in incident_ids:
-        await arun_deployment(
+        run = await arun_deployment(
             deployment,
             parameters={"incident_id": incident_id, **options},
             timeout=0,
             as_subflow=False,
             idempotency_key=f"resolve-{incident_id}-{await incident_episode(incident_id)}",
         )
-    return [await summarize(i) for i in incident_ids]
+        # The resolution has not happened yet: say where it went, not a decision it has not made.
+        summary = await summarize(incident_id)
+        summary["outcome"] = f"dispatched to {deployment} (run {run.name})"
+        summaries.append(summary)
+    return summaries
 
 
 @flow(name="detect-incidents")
@@ -91,11 +96,20 @@ async def detect_incidents(
         await acreate_table_artifact(
             key="detection-summary",
             table=[_row(s) for s in summaries],
-            description="Incidents resolved or escalated by this detection run",
+            description=(
+                f"Incidents this run dispatched to {resolution_deployment}"
+                if resolution_deployment
+                else "Incidents this run resolved, escalated or asked a person about"
+            ),
         )
     return summaries
 
 
 def _row(summary: dict[str, object]) -> dict[str, object]:
-    """A summary flattened for a table artifact."""
-    return {k: ("; ".join(v) if isinstance(v, list) else v) for k, v in summary.items()}
+    """A summary flattened for a table artifact, text escaped (the UI renders it as markdown)."""
+    return {
+        k: md_text("; ".join(map(str, v)) if isinstance(v, list) else v)
+        if isinstance(v, list | str)
+        else v
+        for k, v in summary.items()
+    }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 
 from flows.approval import ask_for_approval
@@ -12,6 +14,7 @@ from flows.common import Context, flow_run_url, load_context
 from oncall_agent.approvals import Verdict
 from oncall_agent.resolution.acting import ActionOutcome
 from oncall_agent.resolution.analysis import Analysis
+from oncall_agent.resolution.report import resolution_markdown
 from oncall_agent.resolution.steps import resolve_unattended
 from oncall_agent.store.engine import get_engine
 from tasks.resolution import act, conclude, deliver
@@ -90,17 +93,32 @@ async def resolve_incident(
         notifier=ctx.channels.outbox,
         ui_url=flow_run_url(),
     )
-    if progress.summary is not None:
-        get_run_logger().info("incident %s: %s", incident_id, _one_line(progress.summary))
-    summary = progress.summary
+    summary, seconds = progress.summary, dict(progress.seconds)
     if summary is None and progress.assessment is not None:  # the policy asked a person
+        started = time.perf_counter()
         outcome, more = await _approve_then_act(
             ctx, progress.assessment.analysis, requested_by, dry_run
         )
+        seconds["act"] = time.perf_counter() - started  # includes the wait for the person
         summary = await conclude(
             progress.assessment, outcome, more, ctx.channels.outbox, flow_run_url()
         )
     if deliver_now:  # a detection run delivers once after its whole fan-out instead
         await deliver(ctx.channels.notifiers, ctx.channels.secrets)
     assert summary is not None
+    await _report(incident_id, summary, seconds)
     return summary
+
+
+async def _report(incident_id: int, summary: dict[str, object], seconds: dict[str, float]) -> None:
+    """The outcome in one log line and one short markdown artifact (cheaper than a task per
+    step: one API call per resolution)."""
+    get_run_logger().info("incident %s: %s", incident_id, _one_line(summary))
+    markdown = await asyncio.to_thread(
+        resolution_markdown, get_engine(), incident_id, seconds, str(summary.get("title", ""))
+    )
+    await acreate_markdown_artifact(
+        markdown=markdown,
+        key=f"resolution-{incident_id}",
+        description=f"How incident #{incident_id} was resolved, step by step",
+    )

@@ -5,6 +5,7 @@ OncallError
  │    ├── PatternError      an alert pattern that does not compile
  │    └── KnowledgeImportError  a knowledge file that does not validate
  ├── StoreError             the SQL store failed or is not migrated
+ │    └── StoreNotMigrated  the store's schema is older than the code: run `oncall db upgrade`
  ├── SourceError            a log or work source could not be read
  │    └── SourceUnavailable the system behind it is down or timing out: retry with back-off
  ├── ActionError            an action could not run
@@ -38,6 +39,10 @@ class KnowledgeImportError(ConfigError):
 
 class StoreError(OncallError):
     """The SQL store failed or its schema is out of date."""
+
+
+class StoreNotMigrated(StoreError):
+    """The store's schema is older than the code (or absent): run `oncall db upgrade`."""
 
 
 class SourceError(OncallError):

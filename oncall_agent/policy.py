@@ -172,7 +172,7 @@ def _not_shadow(ctx: PolicyContext, cfg: PolicyConfig) -> tuple[Decision | None,
     """Only record what would have been done when the entry is in shadow mode."""
     if ctx.autonomy is AutonomyMode.SHADOW:
         return Decision.SHADOW, "the entry is in shadow mode: the action is recorded, not run"
-    return None, f"the entry's autonomy is {ctx.autonomy.value}"
+    return None, "the entry is not in shadow mode"
 
 
 def _circuit_closed(ctx: PolicyContext, cfg: PolicyConfig) -> tuple[Decision | None, str]:

@@ -28,7 +28,7 @@ from oncall_agent.sources.parsing import check_parser, parse_line
 
 FIELDS = (
     "fingerprint", "title", "service", "severity", "category", "count",
-    "first_seen", "last_seen", "action", "decision", "confidence",
+    "first_seen", "last_seen", "action", "decision", "confidence", "entry", "reasons",
 )  # fmt: skip
 
 
@@ -67,6 +67,8 @@ class ScanIncident:
             "action": advice.action,
             "decision": advice.decision.value,
             "confidence": advice.confidence,
+            "entry": advice.entry,
+            "reasons": list(advice.reasons),
         }
         if with_lines:
             row["lines"] = [{"file": path, "line": number} for path, number in self.lines]

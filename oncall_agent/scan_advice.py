@@ -21,6 +21,14 @@ from oncall_agent.knowledge.spec import KnowledgeEntrySpec
 from oncall_agent.models import Decision, IncidentDraft
 from oncall_agent.policy import PolicyConfig, PolicyContext, decide
 
+# What a scan takes for granted, said beside every scan's output: the real agent decides with the
+# user's knowledge base, outcomes, policy and allow-lists, so its decisions can differ.
+ASSUMPTIONS = (
+    "decisions assume the built-in knowledge base with no outcomes recorded, the default "
+    "ResolutionPolicy, every action the entries use allow-listed in ActionTargets, and no change "
+    "freeze; the agent decides with your own configuration, which may allow less"
+)
+
 
 @dataclass(frozen=True)
 class Advice:

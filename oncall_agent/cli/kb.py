@@ -5,69 +5,69 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.markup import escape
 from rich.table import Column, Table
-from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 
-from oncall_agent.cli.common import console, err_console, store_session
-from oncall_agent.errors import ConfigError, OncallError
-from oncall_agent.knowledge.matcher import KnowledgeMatch, search_entries
-from oncall_agent.knowledge.promotion import suggest_promotion
-from oncall_agent.knowledge.spec import (
-    KnowledgeEntrySpec,
-    describe_validation_error,
-    dump_entries,
-    load_entries_file,
+from oncall_agent.cli.common import (
+    console,
+    describe_error,
+    fail,
+    print_json,
+    say_empty,
+    store_session,
 )
+from oncall_agent.errors import ConfigError, OncallError
 from oncall_agent.models import AutonomyMode, RiskClass
-from oncall_agent.store import knowledge as kb_store
-from oncall_agent.store.tables import KnowledgeEntry
+
+if TYPE_CHECKING:
+    from oncall_agent.knowledge.matcher import KnowledgeMatch
+    from oncall_agent.knowledge.spec import KnowledgeEntrySpec
+    from oncall_agent.store.tables import KnowledgeEntry
 
 app = typer.Typer(help="The knowledge base: known problems and their fixes.", no_args_is_help=True)
 
 Many = Annotated[list[str] | None, typer.Option()]
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    """Print MESSAGE as an error and exit with CODE (2: bad input, 1: the store failed)."""
-    err_console.print(Text(f"error: {message}", style="red"))
-    raise typer.Exit(code)
-
-
 def _guarded(action: Callable[[], None]) -> None:
     """Run ACTION, turning the project's and the store's errors into clear exits."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         action()
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-    except OncallError as exc:
-        _fail(str(exc), 1)
-    except SQLAlchemyError as exc:
-        _fail(
-            f"the knowledge store could not be used ({type(exc).__name__}: {exc.args[0]}); "
-            "check DATABASE_URL and that the schema is migrated",
-            1,
-        )
+    except (OncallError, SQLAlchemyError) as exc:
+        fail(*describe_error(exc))
 
 
 def _key_column(items: Sequence[KnowledgeEntry | KnowledgeMatch]) -> Column:
     """A key column wide enough that keys, which users type back, are never cut."""
-    keys = [i.key if isinstance(i, KnowledgeEntry) else i.entry_key for i in items]
+    keys = [str(getattr(i, "key", None) or getattr(i, "entry_key", "")) for i in items]
     return Column("key", min_width=max(map(len, keys), default=3), overflow="fold")
 
 
 @app.command("list")
-def list_command() -> None:
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
     """Show every knowledge entry with its action, risk, autonomy and record."""
 
     def run() -> None:
+        from oncall_agent.store import knowledge as kb_store
+
         with store_session() as session:
             rows = kb_store.list_entries(session)
+            specs = (
+                [kb_store.to_spec(row).model_dump(mode="json") for row in rows] if as_json else []
+            )
+        if as_json:
+            records = {r.key: {"successes": r.successes, "failures": r.failures} for r in rows}
+            print_json([{**spec, **records[spec["key"]]} for spec in specs])
+            return
+        if not rows:
+            say_empty("the knowledge base is empty; `oncall kb seed` adds the built-in entries")
+            return
         table = Table(
             _key_column(rows), "title", "action", "risk", "autonomy", "ok/failed", "origin"
         )
@@ -75,28 +75,36 @@ def list_command() -> None:
             action = (row.action or {}).get("name", "-")
             record = f"{row.successes}/{row.failures}"
             cells = (row.key, row.title, action, row.risk, row.autonomy, record, row.origin)
-            table.add_row(*(escape(str(c)) for c in cells))
+            table.add_row(*(str(c) for c in cells))
         console.print(table)
 
     _guarded(run)
 
 
 @app.command("search")
-def search_command(query: str, limit: Annotated[int, typer.Option(min=1)] = 10) -> None:
+def search_command(
+    query: str,
+    limit: Annotated[int, typer.Option(min=1)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
     """Find the entries that best fit QUERY (words or a pasted log line)."""
 
     def run() -> None:
+        from oncall_agent.knowledge.matcher import search_entries
+        from oncall_agent.store import knowledge as kb_store
+
         with store_session() as session:
             specs = [kb_store.to_spec(row) for row in kb_store.list_entries(session)]
         matches = search_entries(query, specs)[:limit]
+        if as_json:
+            print_json([m.model_dump(mode="json") for m in matches])
+            return
         if not matches:
-            console.print("no entry matches")
+            say_empty("no entry matches")
             return
         table = Table("score", _key_column(matches), "title", "why")
         for m in matches:
-            table.add_row(
-                f"{m.score:.2f}", escape(m.entry_key), escape(m.title), escape("; ".join(m.reasons))
-            )
+            table.add_row(f"{m.score:.2f}", m.entry_key, m.title, "; ".join(m.reasons))
         console.print(table)
 
     _guarded(run)
@@ -120,6 +128,10 @@ def _spec_from_options(
     fields: dict[str, Any], action: str | None, params: list[str]
 ) -> KnowledgeEntrySpec:
     """Validate the options of `kb add` as one entry."""
+    from pydantic import ValidationError
+
+    from oncall_agent.knowledge.spec import KnowledgeEntrySpec, describe_validation_error
+
     if action:
         fields["action"] = {"name": action, "params": _parse_params(params)}
     elif params:
@@ -149,6 +161,9 @@ def add_command(
     """Add new entries from --file, or one entry from the options; existing keys are refused."""
 
     def run() -> None:
+        from oncall_agent.knowledge.spec import load_entries_file
+        from oncall_agent.store import knowledge as kb_store
+
         if file is not None:
             if key or title or solution or pattern or action:
                 raise ConfigError(
@@ -181,6 +196,9 @@ def export_command(path: Path) -> None:
     """Write every entry to PATH (.json, .yaml or .yml)."""
 
     def run() -> None:
+        from oncall_agent.knowledge.spec import dump_entries
+        from oncall_agent.store import knowledge as kb_store
+
         with store_session() as session:
             specs = [kb_store.to_spec(row) for row in kb_store.list_entries(session)]
         dump_entries(specs, path)
@@ -194,6 +212,9 @@ def import_command(path: Path) -> None:
     """Validate PATH, then create missing entries and update changed ones."""
 
     def run() -> None:
+        from oncall_agent.knowledge.spec import load_entries_file
+        from oncall_agent.store import knowledge as kb_store
+
         specs = load_entries_file(path)
         with store_session() as session:
             created, updated = kb_store.upsert_entries(session, specs, origin="import")
@@ -208,6 +229,8 @@ def seed_command() -> None:
     """Add the built-in default entries that are missing (edited ones are left alone)."""
 
     def run() -> None:
+        from oncall_agent.store import knowledge as kb_store
+
         with store_session() as session:
             added = kb_store.seed_defaults(session)
         console.print(f"seeded {added} default entries")
@@ -220,6 +243,9 @@ def promotions_command() -> None:
     """Entries whose verified record would justify more autonomy (a suggestion, never applied)."""
 
     def run() -> None:
+        from oncall_agent.knowledge.promotion import suggest_promotion
+        from oncall_agent.store import knowledge as kb_store
+
         with store_session() as session:
             rows = kb_store.list_entries(session)
             suggestions = [
@@ -232,12 +258,11 @@ def promotions_command() -> None:
                 )
             ]
         if not suggestions:
-            console.print("no entry's record justifies a promotion yet")
+            say_empty("no entry's record justifies a promotion yet")
         for s in suggestions:
             console.print(
                 f"{s.key}: {s.current.value} -> {s.suggested.value} ({s.reason})\n"
-                f"  to apply: {s.command}",
-                markup=False,
+                f"  to apply: {s.command}"
             )
 
     _guarded(run)
@@ -253,6 +278,8 @@ def set_autonomy_command(
     """Change an entry's autonomy (shadow, approve, auto): only a person does this."""
 
     def run() -> None:
+        from oncall_agent.store import knowledge as kb_store
+
         with store_session() as session:
             row = kb_store.set_autonomy(session, key, mode, actor=by, reason=reason)
         console.print(f"{row.key}: autonomy is now {row.autonomy} (set by {by})")

@@ -4,35 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.markup import escape
 from rich.table import Column, Table
 
-from oncall_agent.cli.common import console, friendly_errors, store_session
-from oncall_agent.detection.detector import Detector
-from oncall_agent.detection.patterns import DEFAULT_PATTERNS, AlertPattern
+from oncall_agent.cli.common import console, friendly_errors, print_json, store_session
 from oncall_agent.errors import ConfigError
-from oncall_agent.models import LogEvent, Severity
-from oncall_agent.settings import get_settings
-from oncall_agent.store.patterns import add_user_pattern, list_user_patterns, load_pattern_set
+from oncall_agent.models import Severity
+
+if TYPE_CHECKING:
+    from oncall_agent.detection.patterns import AlertPattern
 
 app = typer.Typer(help="Alert patterns: list, add, test.", no_args_is_help=True)
 
 
 def _pattern_row(table: Table, pattern: AlertPattern, origin: str, regex: bool) -> None:
-    """Add PATTERN to TABLE (user text escaped so brackets in regexes print as typed)."""
+    """Add PATTERN to TABLE (the console never reads markup: brackets print as typed)."""
     # Built-in regexes are long: their title says what they catch unless --regex is given.
     what = pattern.regex if regex or not pattern.title else pattern.title
     table.add_row(
-        escape(pattern.name),
+        pattern.name,
         origin,
-        escape(pattern.category),
+        pattern.category,
         pattern.severity.value,
-        escape(", ".join(pattern.services) or "all"),
-        escape(what),
+        ", ".join(pattern.services) or "all",
+        what,
     )
 
 
@@ -40,10 +37,20 @@ def _pattern_row(table: Table, pattern: AlertPattern, origin: str, regex: bool) 
 @friendly_errors
 def list_patterns(
     regex: Annotated[bool, typer.Option("--regex", help="Show every regex in full.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show the user's patterns (tried first) and the built-in ones, in priority order."""
+    from oncall_agent.detection.patterns import DEFAULT_PATTERNS
+    from oncall_agent.store.patterns import list_user_patterns
+
     with store_session() as session:
         user = list_user_patterns(session)
+    if as_json:
+        print_json(
+            [{"origin": "user", **p.model_dump(mode="json")} for p in user]
+            + [{"origin": "built-in", **p.model_dump(mode="json")} for p in DEFAULT_PATTERNS]
+        )
+        return
     # Names, categories and severities are typed back by users: never wrap them; fold regexes.
     table = Table(
         Column("name", no_wrap=True),
@@ -72,6 +79,11 @@ def add_pattern(
     ] = None,
 ) -> None:
     """Add a user pattern after checking that its regex compiles."""
+    from pydantic import ValidationError
+
+    from oncall_agent.detection.patterns import AlertPattern
+    from oncall_agent.store.patterns import add_user_pattern
+
     try:
         pattern = AlertPattern(
             name=name, regex=regex, category=category, severity=severity, services=service or []
@@ -81,7 +93,7 @@ def add_pattern(
         raise ConfigError(f"alert pattern {name!r} is not valid: {problems}") from None
     with store_session() as session:
         add_user_pattern(session, pattern)
-    console.print(f"added alert pattern [bold]{escape(name)}[/bold] ({escape(category)})")
+    console.print(f"added alert pattern {name} ({category})")
 
 
 def _lines(text: str | None, file: Path | None) -> Iterator[tuple[int, str]]:
@@ -89,6 +101,8 @@ def _lines(text: str | None, file: Path | None) -> Iterator[tuple[int, str]]:
     if text is not None:
         yield 1, text
         return
+    from oncall_agent.settings import get_settings
+
     assert file is not None
     limit = get_settings().max_line_bytes
     try:
@@ -109,6 +123,10 @@ def test_pattern(
     """Show which pattern matches each line, with its template and fingerprint."""
     if (text is None) == (file is None):
         raise ConfigError("give either a TEXT to test or --file PATH, not both or neither")
+    from oncall_agent.detection.detector import Detector
+    from oncall_agent.models import LogEvent
+    from oncall_agent.store.patterns import load_pattern_set
+
     with store_session() as session:
         detector = Detector(load_pattern_set(session))
     tested = matched = 0
@@ -120,11 +138,11 @@ def test_pattern(
         matched += 1
         # Plain lines, never wrapped: templates and fingerprints are copied from here.
         console.print(
-            f"line {number}: [bold]{escape(found.pattern)}[/bold] "
-            f"category={escape(found.category)} severity={found.severity.value}\n"
-            f"  template:    {escape(found.template)}\n"
+            f"line {number}: {found.pattern} "
+            f"category={found.category} severity={found.severity.value}\n"
+            f"  template:    {found.template}\n"
             f"  fingerprint: {found.fingerprint}\n"
-            f"  title:       {escape(found.title)}",
+            f"  title:       {found.title}",
             soft_wrap=True,
         )
     console.print(f"{matched} of {tested} line(s) matched an alert pattern", soft_wrap=True)

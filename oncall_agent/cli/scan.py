@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Column, Table
+from rich.text import Text
 
 from oncall_agent.cli.common import console, err_console, friendly_errors
-from oncall_agent.detection.source_rules import DetectionRules
 from oncall_agent.models import Severity
-from oncall_agent.scan import ScanIncident, ScanOptions, ScanResult, scan_files, total_bytes
 from oncall_agent.sources.parsing import PARSER_NAMES
+
+if TYPE_CHECKING:
+    from oncall_agent.scan import ScanIncident, ScanResult
 
 LINES_SHOWN = 5  # line references per incident in the table (--json lists them all)
 TEMPLATE_SHOWN = 160  # characters of a template under its title
@@ -28,6 +29,8 @@ def _progress(paths: list[str], shown: bool) -> Iterator[Callable[[int], None] |
     if not shown:
         yield None
         return
+    from oncall_agent.scan import total_bytes
+
     bar = Progress(
         TextColumn("scanning"),
         BarColumn(),
@@ -45,16 +48,17 @@ def _lines_cell(incident: ScanIncident) -> str:
     """The first few file:line references of INCIDENT."""
     refs = [f"{path}:{number}" for path, number in incident.lines[:LINES_SHOWN]]
     more = len(incident.lines) - LINES_SHOWN
-    return escape(", ".join(refs) + (f" (+{more})" if more > 0 else ""))
+    return ", ".join(refs) + (f" (+{more})" if more > 0 else "")
 
 
-def _title_cell(incident: ScanIncident) -> str:
+def _title_cell(incident: ScanIncident) -> Text:
     """The title, and under it the template when the title does not show it (built-in
     patterns' titles name the kind of problem: the template tells their incidents apart)."""
     title, template = incident.draft.title, incident.draft.template
-    if template in title:
-        return escape(title)
-    return f"{escape(title)}\n[dim]{escape(template[:TEMPLATE_SHOWN])}[/dim]"
+    cell = Text(title)
+    if template not in title:
+        cell.append("\n" + template[:TEMPLATE_SHOWN], style="dim")
+    return cell
 
 
 def _table(result: ScanResult, with_lines: bool) -> Table:
@@ -70,7 +74,7 @@ def _table(result: ScanResult, with_lines: bool) -> Table:
     for incident in result.incidents:
         row = incident.to_json()
         cells = [
-            row["severity"], escape(row["service"]), _title_cell(incident), str(row["count"]),
+            row["severity"], row["service"], _title_cell(incident), str(row["count"]),
             (row["first_seen"] or "-")[:19], (row["last_seen"] or "-")[:19],
             row["action"] or "-", row["decision"],
             "-" if row["confidence"] is None else f"{row['confidence']:.2f}",
@@ -117,6 +121,10 @@ def scan(
     ] = False,
 ) -> None:
     """Show the incidents the agent would open for PATHS and what it would do; nothing runs."""
+    from oncall_agent.detection.source_rules import DetectionRules
+    from oncall_agent.scan import ScanOptions, scan_files
+    from oncall_agent.scan_advice import ASSUMPTIONS
+
     rules = DetectionRules(min_severity=min_severity, warning_lines=warnings)
     options = ScanOptions(service=service, parser=parser, rules=rules, with_lines=lines)
     with _progress(paths, shown=not as_json and err_console.is_terminal) as on_bytes:
@@ -126,6 +134,15 @@ def scan(
         return
     if result.incidents:
         console.print(_table(result, with_lines=lines))
+        _print_reasons(result)
     console.print(_summary(result))
-    for note in result.notes:
-        err_console.print(f"note: {escape(note)}")
+    for note in [*result.notes, ASSUMPTIONS] if result.incidents else result.notes:
+        err_console.print(f"note: {note}", soft_wrap=True)
+
+
+def _print_reasons(result: ScanResult) -> None:
+    """Each incident's decision and the reasons behind it, under the table."""
+    for incident in result.incidents:
+        row = incident.to_json()
+        reasons = "; ".join(row["reasons"]) or "-"
+        console.print(f"{row['fingerprint'][:12]} {row['decision']}: {reasons}", soft_wrap=True)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.stats import beta as beta_distribution
 
 
 class ConfidenceModel(BaseModel):
@@ -73,6 +72,9 @@ def success_probability(
     """Posterior mean and 5th percentile of P(action works) after the observed outcomes."""
     if successes < 0 or failures < 0:
         raise ValueError(f"outcome counts must be >= 0, got {successes} and {failures}")
+    # SciPy costs ~0.8 s to import: paid by the first confidence computed, not by CLI start-up.
+    from scipy.stats import beta as beta_distribution
+
     a = model.prior_a + successes
     b = model.prior_b + failures
     return a / (a + b), float(beta_distribution.ppf(0.05, a, b))

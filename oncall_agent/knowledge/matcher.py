@@ -23,8 +23,6 @@ import re
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
 
 from oncall_agent.knowledge.spec import KnowledgeEntrySpec
 from oncall_agent.knowledge.templates import MASK_PLACEHOLDER
@@ -80,6 +78,10 @@ def _entry_document(entry: KnowledgeEntrySpec) -> str:
 def _similarities(text: str, documents: list[str]) -> list[float]:
     """TF-IDF cosine similarity of TEXT with each of DOCUMENTS (fitted on all of them)."""
     corpus = [MASK_PLACEHOLDER.sub(" ", doc) for doc in [text, *documents]]
+    # scikit-learn costs ~1 s to import: only a text comparison pays for it, not CLI start-up.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
     vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True)
     try:
         matrix = vectorizer.fit_transform(corpus)
@@ -169,6 +171,8 @@ def rank_entries(incident: IncidentText, entries: list[KnowledgeEntrySpec]) -> l
 
 def _name_overlap(query: str, entry: KnowledgeEntrySpec) -> float:
     """Share of the query's words found in the entry's key or title."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
     words = [w for w in re.findall(r"\w+", query.lower()) if w not in ENGLISH_STOP_WORDS]
     name = f"{entry.key} {entry.title}".lower()
     return sum(1 for w in words if w in name) / len(words) if words else 0.0

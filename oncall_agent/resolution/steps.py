@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from oncall_agent.executors.config import ExecutorConfig
@@ -26,6 +26,7 @@ from oncall_agent.resolution.recording import (
     incident_summary,
     record_action_outcome,
 )
+from oncall_agent.resolution.report import StepClock
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import claim_for_resolution
 
@@ -42,6 +43,7 @@ class Progress(BaseModel):
 
     summary: dict[str, object] | None = None
     assessment: Assessment | None = None
+    seconds: dict[str, float] = Field(default_factory=dict)  # per step, for the run's report
 
 
 def assess_incident(
@@ -96,16 +98,23 @@ def resolve_unattended(
 
     Stops before acting when the policy asks for approval, returning the assessment.
     """
-    assessment = assess_incident(engine, incident_id, service_vars, policy, allowed)
+    clock = StepClock()
+    with clock.step("assess"):
+        assessment = assess_incident(engine, incident_id, service_vars, policy, allowed)
     if assessment is None:  # another run owns this episode
         return Progress(summary=incident_summary(engine, incident_id))
     decision, analysis = assessment.decision.decision, assessment.analysis
     if decision is Decision.ASK_APPROVAL:
-        return Progress(assessment=assessment)
+        return Progress(assessment=assessment, seconds=clock.seconds)
     outcome = None
     shadow = decision is Decision.SHADOW
     if analysis.action is not None and (decision is Decision.EXECUTE or shadow):
-        executor = build_executor(analysis.action.name, executors, secrets=secrets, clients=clients)
-        dry = dry_run or policy.dry_run_only or shadow  # shadow records what would have run
-        outcome = execute_action(engine, analysis, executor, dry_run=dry, secrets=secrets)
-    return Progress(summary=conclude_incident(engine, assessment, outcome, [], notifier, ui_url))
+        with clock.step("act"):
+            executor = build_executor(
+                analysis.action.name, executors, secrets=secrets, clients=clients
+            )
+            dry = dry_run or policy.dry_run_only or shadow  # shadow records what would have run
+            outcome = execute_action(engine, analysis, executor, dry_run=dry, secrets=secrets)
+    with clock.step("record"):
+        summary = conclude_incident(engine, assessment, outcome, [], notifier, ui_url)
+    return Progress(summary=summary, seconds=clock.seconds)

@@ -120,6 +120,21 @@ async def _resolve_while(answer: Any) -> dict[str, object]:
 WORLD: dict[str, Any] = {}
 
 
+def _artifact(key: str) -> str:
+    """The newest markdown of the artifact KEY."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def read() -> str:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            )
+        return str(found[-1].data) if found else ""
+
+    return asyncio.run(read())
+
+
 def _actions(engine: Any) -> list[ActionRun]:
     with session_scope(engine) as session:
         return list(session.exec(select(ActionRun)).all())
@@ -193,8 +208,10 @@ def test_refused_answers_escalate_and_run_nothing(
 
 
 def test_unanswered_approval_expires_and_escalates(world: dict[str, Any]) -> None:
-    """Nobody answers: the approval expires, the incident escalates, and nothing runs."""
+    """Nobody answers: the approval expires, the incident escalates, nothing runs, and the run
+    ends Completed (an expiry handled as designed is not a failure) with its step report."""
     WORLD.update(world)
+    states: list[Any] = []
 
     async def scenario() -> None:
         await _save_blocks(
@@ -205,9 +222,12 @@ def test_unanswered_approval_expires_and_escalates(world: dict[str, Any]) -> Non
         async def nobody() -> None:
             return None
 
-        await _resolve_while(nobody)
+        states.append(await _resolve_while(nobody))
 
     asyncio.run(scenario())
+    assert states[0].is_completed(), states[0]
+    report = _artifact(f"resolution-{world['incident']}")
+    assert "| decide |" in report and "escalated" in report
     assert _actions(world["engine"]) == []
     with session_scope(world["engine"]) as session:
         assert session.exec(select(Approval)).one().status == "expired"

@@ -45,3 +45,27 @@ def test_core_package_never_imports_prefect() -> None:
         check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+def test_pull_step_changes_to_the_workers_checkout(tmp_path: Path, monkeypatch) -> None:
+    """The pull step is read on the worker: $ONCALL_PROJECT_DIR if set, else this checkout."""
+    from deployments.worker_steps import chdir_to_checkout
+
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    assert list(config["pull"][0]) == ["deployments.worker_steps.chdir_to_checkout"]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ONCALL_PROJECT_DIR", raising=False)
+    assert chdir_to_checkout() == {"directory": str(ROOT)}
+    assert Path.cwd() == ROOT
+    other = tmp_path / "checkout"
+    other.mkdir()
+    (other / "prefect.yaml").write_text("name: oncall-agent\n")
+    monkeypatch.setenv("ONCALL_PROJECT_DIR", str(other))
+    assert chdir_to_checkout() == {"directory": str(other)}
+    monkeypatch.setenv("ONCALL_PROJECT_DIR", str(tmp_path / "nowhere"))
+    try:
+        chdir_to_checkout()
+    except ValueError as exc:
+        assert "ONCALL_PROJECT_DIR" in str(exc)
+    else:
+        raise AssertionError("a folder without prefect.yaml was accepted")
