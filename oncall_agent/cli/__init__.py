@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from oncall_agent.cli import db, incidents, kb, patterns, scan
+from oncall_agent.cli import db, explain, incidents, kb, patterns, scan
 
 
 def build_app() -> typer.Typer:
@@ -19,4 +19,5 @@ def build_app() -> typer.Typer:
     app.add_typer(patterns.app, name="patterns", help="Alert patterns: list, add, test.")
     incidents.register(app)
     app.command("scan")(scan.scan)
+    app.command("explain")(explain.explain)
     return app
