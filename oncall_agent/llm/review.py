@@ -21,10 +21,6 @@ def _chosen_analysis(
         return analysis
     if chosen.action is not None and found.parameters != chosen.action.params:
         chosen = chosen.with_parameters(found.parameters)
-    chosen.problems.append(
-        f"the model {found.model} chose this action (entry {found.entry_key}): "
-        "a person must approve it"
-    )
     return chosen.model_copy(update={"chosen_by_model": True})
 
 

@@ -32,7 +32,8 @@ def action_target(analysis: Analysis) -> str:
 
 def _gate_model_choice(analysis: Analysis, decision: PolicyDecision) -> PolicyDecision:
     """An action a model chose never runs unattended: EXECUTE becomes ASK_APPROVAL."""
-    if not analysis.chosen_by_model or decision.decision is not Decision.EXECUTE:
+    asks = decision.decision in (Decision.EXECUTE, Decision.ASK_APPROVAL)
+    if not analysis.chosen_by_model or not asks:
         return decision
     why = "the action was chosen by a model, not the agent's own top match: a person must approve"
     return PolicyDecision(decision=Decision.ASK_APPROVAL, reasons=[*decision.reasons, why])

@@ -160,3 +160,8 @@ def honest(got: Received, _n: int) -> Reply:
     """An honest model: picks the first candidate offered and keeps its parameters."""
     keys = offered_keys(got)
     return Reply(content=answer(keys[0] if keys else None))
+
+
+def constant_reply(content: str) -> Script:
+    """A script that always answers CONTENT."""
+    return lambda _got, _n: Reply(content=content)

@@ -23,7 +23,14 @@ from oncall_agent.store.incidents import open_or_update_incident
 from oncall_agent.store.knowledge import seed_defaults
 from oncall_agent.store.llm import tokens_spent
 from oncall_agent.store.tables import AuditEvent
-from tests.integration.model_server import Received, Reply, answer, honest, model_server
+from tests.integration.model_server import (
+    Received,
+    Reply,
+    answer,
+    constant_reply,
+    honest,
+    model_server,
+)
 
 MODEL = "test-model-7"
 POOL = "ERROR HikariPool-1 - Connection is not available, request timed out after 30000ms"
@@ -76,11 +83,6 @@ def audited(engine: Engine, incident_id: int) -> list[dict[str, Any]]:
         return [dict(r.details or {}) for r in rows]
 
 
-def constant(content: str) -> Any:
-    """A script that always answers CONTENT."""
-    return lambda _got, _n: Reply(content=content)
-
-
 def test_honest_answer_is_used_and_the_model_name_is_sent(engine: Engine) -> None:
     """An honest answer gives source llm, its summary and the agent's entry; the model is named."""
     incident = open_incident(engine, POOL)
@@ -102,7 +104,7 @@ def test_unknown_entry_is_refused_listed_and_audited(sqlite_engine: Engine) -> N
     """An entry_key that was not offered is refused; the agent's own entry stands."""
     incident = open_incident(sqlite_engine, POOL)
     hostile = answer("drop-all-databases", {"service": "api"})
-    with model_server(constant(hostile)) as server:
+    with model_server(constant_reply(hostile)) as server:
         found = explain_incident(sqlite_engine, incident, advisor_for(server.base_url))
     assert found.source == "llm"
     assert found.entry_key == "db-connection-pool-exhausted" and not found.chosen_by_model
@@ -119,7 +121,7 @@ def test_a_model_can_never_introduce_a_target(sqlite_engine: Engine) -> None:
     def allow_everything(action: str, params: dict[str, Any]) -> None:
         checked.append(params)
 
-    with model_server(constant(hostile)) as server:
+    with model_server(constant_reply(hostile)) as server:
         found = explain_incident(
             sqlite_engine, incident, advisor_for(server.base_url), check_plan=allow_everything
         )
@@ -135,7 +137,7 @@ def test_hostile_parameters_are_refused(sqlite_engine: Engine) -> None:
         "db-connection-pool-exhausted",
         {"command": "rm -rf /", "service": ["api", "db"], "shell": True},
     )
-    with model_server(constant(hostile)) as server:
+    with model_server(constant_reply(hostile)) as server:
         found = explain_incident(sqlite_engine, incident, advisor_for(server.base_url))
     assert found.parameters == {"service": "api"} and not found.chosen_by_model
     assert len(found.refused) == 3, found.refused
@@ -154,7 +156,7 @@ def test_parameters_outside_the_allow_list_fail_the_actions_validation(
             raise ActionRejected("cleanup_files: pattern must match file names only")
 
     hostile = answer("disk-full", {"pattern": "../../etc/*"})
-    with model_server(constant(hostile)) as server:
+    with model_server(constant_reply(hostile)) as server:
         found = explain_incident(
             sqlite_engine, incident, advisor_for(server.base_url), check_plan=cleanup_rules
         )
@@ -162,7 +164,7 @@ def test_parameters_outside_the_allow_list_fail_the_actions_validation(
     assert any("fail the action's validation" in r for r in found.refused)
 
     other = open_incident(sqlite_engine, "disk full on /var: No space left on device")
-    with model_server(constant(answer("disk-full", {"older_than_s": 172800}))) as server:
+    with model_server(constant_reply(answer("disk-full", {"older_than_s": 172800}))) as server:
         found = explain_incident(
             sqlite_engine, other, advisor_for(server.base_url), check_plan=cleanup_rules
         )
@@ -175,7 +177,7 @@ def test_changed_parameters_are_refused_when_no_allow_list_can_check_them(
 ) -> None:
     """Without action targets (the CLI), a changed parameter cannot be checked and is refused."""
     incident = open_incident(sqlite_engine, "write failed: [Errno 28] No space left on device")
-    with model_server(constant(answer("disk-full", {"older_than_s": 60}))) as server:
+    with model_server(constant_reply(answer("disk-full", {"older_than_s": 60}))) as server:
         found = explain_incident(sqlite_engine, incident, advisor_for(server.base_url))
     assert found.parameters.get("older_than_s") == 86400 and not found.chosen_by_model
     assert any("cannot be checked against the allow-lists" in r for r in found.refused)
@@ -184,7 +186,7 @@ def test_changed_parameters_are_refused_when_no_allow_list_can_check_them(
 def test_another_offered_entry_is_accepted_as_the_models_choice(sqlite_engine: Engine) -> None:
     """Picking an offered entry other than the agent's top one is accepted and marked."""
     incident = open_incident(sqlite_engine, HEALTH)
-    with model_server(constant(answer("redis-connection-refused"))) as server:
+    with model_server(constant_reply(answer("redis-connection-refused"))) as server:
         found = explain_incident(sqlite_engine, incident, advisor_for(server.base_url))
     assert found.entry_key == "redis-connection-refused" and found.chosen_by_model
     assert found.parameters == {"service": "redis"} and found.refused == []
