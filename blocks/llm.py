@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr
+from pydantic import Field, HttpUrl, SecretStr
 
 from oncall_agent.llm.config import (
     DEFAULT_DAILY_TOKEN_BUDGET,
@@ -22,18 +22,38 @@ class LLMConfig(Block):
         "A model that writes a summary and may pick among the knowledge base's actions "
         "(OpenAI, vLLM, Ollama, LiteLLM: any OpenAI-compatible base URL)."
     )
+    _documentation_url = HttpUrl("https://platform.openai.com/docs/api-reference/chat")
+    _code_example = (
+        '```python\nfrom blocks.llm import LLMConfig\n\nllm = LLMConfig.load("BLOCK_NAME")\n```'
+    )
 
     base_url: str = Field(
-        default="https://api.openai.com/v1",
-        description="OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 for Ollama",
+        ...,
+        description=(
+            "OpenAI-compatible base URL: https://api.openai.com/v1, or for a local model "
+            "http://127.0.0.1:11434/v1 (Ollama) or http://127.0.0.1:8000/v1 (vLLM)."
+        ),
     )
-    model: str = Field(default="gpt-4o-mini", description="The model name the endpoint serves")
-    api_key: SecretStr | None = Field(default=None, description="API key (none for local servers)")
+    model: str = Field(..., description="The model name the endpoint serves, e.g. gpt-4o-mini.")
+    api_key: SecretStr | None = Field(
+        default=None, description="The API key (local servers need none)."
+    )
     timeout_s: float = Field(
-        default=DEFAULT_TIMEOUT_S, gt=0, description="Seconds until the fallback, retries included"
+        default=DEFAULT_TIMEOUT_S,
+        gt=0,
+        le=600,
+        description="Seconds until the analysis falls back to the one without a model.",
     )
-    max_prompt_chars: int = Field(default=DEFAULT_MAX_PROMPT_CHARS, ge=2000)
-    daily_token_budget: int = Field(default=DEFAULT_DAILY_TOKEN_BUDGET, ge=0)
+    max_prompt_chars: int = Field(
+        default=DEFAULT_MAX_PROMPT_CHARS,
+        ge=2000,
+        description="The longest prompt sent, in characters.",
+    )
+    daily_token_budget: int = Field(
+        default=DEFAULT_DAILY_TOKEN_BUDGET,
+        ge=0,
+        description="Tokens the model may spend per UTC day; beyond it, the fallback is used.",
+    )
 
     def settings(self) -> LLMSettings:
         """The core's settings for this block (the key stays a SecretStr)."""
