@@ -362,3 +362,20 @@ def test_explanation_json_has_exactly_the_documented_fields() -> None:
         "incident", "summary", "root_cause", "entry_key", "action", "parameters",
         "source", "refused", "model", "latency_s",
     ]  # fmt: skip
+
+
+def test_the_budget_holds_when_workers_reserve_at_once(engine: Engine) -> None:
+    """Eight workers reserving together: exactly as many succeed as the budget allows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from oncall_agent.store.llm import reserve_tokens
+
+    def reserve(_: int) -> bool:
+        with session_scope(engine) as session:
+            return reserve_tokens(session, 300, budget=1000)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        granted = list(pool.map(reserve, range(8)))
+    assert granted.count(True) == 3
+    with session_scope(engine) as session:
+        assert tokens_spent(session) == 900
