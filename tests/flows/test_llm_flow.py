@@ -19,12 +19,13 @@ from tests.integration.model_server import answer, constant_reply, model_server
 from tests.integration.test_llm_explain import open_incident
 
 DISK = "write failed: [Errno 28] No space left on device"
+CANARY = "CANARYflowSecret77"  # a plain word: only the configured secret list can mask it
 
 
 def test_the_flow_keeps_the_models_summary_and_runs_the_agents_own_action(
     data_dir: Path, tmp_path: Path
 ) -> None:
-    """With llm_block named, the model is asked once (by name) and the auto cleanup still runs."""
+    """With llm_block named, the model is asked once (by name, no secret) and the cleanup runs."""
     logs = tmp_path / "logs"
     logs.mkdir()
     old = time.time() - 3 * 86400
@@ -32,7 +33,8 @@ def test_the_flow_keeps_the_models_summary_and_runs_the_agents_own_action(
         (logs / f"old{i}.log").write_text("x")
         os.utime(logs / f"old{i}.log", (old, old))
     upgrade(get_engine())
-    incident_id = open_incident(get_engine(), DISK, category="disk")
+    lines = [DISK, f"{DISK} while mounting with {CANARY}"]
+    incident_id = open_incident(get_engine(), DISK, samples=lines, category="disk")
     summary_text = "The api's log volume is full of rotated logs."
     reply = answer("disk-full", {"pattern": "../*"}, summary=summary_text)
 
@@ -43,6 +45,7 @@ def test_the_flow_keeps_the_models_summary_and_runs_the_agents_own_action(
             await ActionTargets(
                 executors=ExecutorConfig(cleanup_roots=[logs]),
                 service_vars={"api": {"log_dir": str(logs)}},
+                secrets=[CANARY],
             ).asave("llm", overwrite=True)
             await LLMConfig(base_url=server.base_url, model="flow-model", timeout_s=5).asave(
                 "llm", overwrite=True
@@ -54,6 +57,10 @@ def test_the_flow_keeps_the_models_summary_and_runs_the_agents_own_action(
         summary = asyncio.run(scenario())
     assert summary["outcome"] == "resolved" and list(logs.iterdir()) == []
     assert [got.body["model"] for got in server.received] == ["flow-model"]
+    assert (
+        CANARY not in server.received[0].raw.decode()
+        and "mounting with" in server.received[0].raw.decode()
+    )
     with session_scope(get_engine()) as session:
         kept = (get_incident(session, incident_id).analysis or {})["llm"]
     assert kept["summary"] == summary_text and kept["source"] == "llm"
