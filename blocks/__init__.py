@@ -5,6 +5,7 @@ from prefect.blocks.core import Block
 from blocks.actions import ActionTargets
 from blocks.connections import CONNECTION_BLOCKS
 from blocks.event_sources import SOURCE_BLOCKS
+from blocks.llm import LLMConfig
 from blocks.notifications import NOTIFICATION_BLOCKS
 from blocks.policy import ResolutionPolicy
 from blocks.sources import LogFileSource
@@ -15,6 +16,7 @@ ALL_BLOCKS: tuple[type[Block], ...] = (
     ActionTargets,
     *NOTIFICATION_BLOCKS,
     *CONNECTION_BLOCKS.values(),
+    LLMConfig,
 )
 
-__all__ = ["ALL_BLOCKS", "ActionTargets", "LogFileSource", "ResolutionPolicy"]
+__all__ = ["ALL_BLOCKS", "ActionTargets", "LLMConfig", "LogFileSource", "ResolutionPolicy"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect.context import get_run_context
 from prefect.settings import PREFECT_UI_URL
@@ -21,6 +21,9 @@ from oncall_agent.notify.routing import RoutingConfig
 from oncall_agent.policy import PolicyConfig
 from oncall_agent.settings import get_settings
 from oncall_agent.store.engine import get_engine, session_scope
+
+if TYPE_CHECKING:
+    from oncall_agent.llm.advisor import Advisor
 
 
 async def load_policy(name: str) -> ResolutionPolicy:
@@ -77,6 +80,7 @@ class Context:
     targets: ActionTargets
     clients: dict[str, Any]
     channels: Channels
+    advisor: Advisor | None = None  # a model, only when an LLMConfig block is named
 
     @property
     def allowed(self) -> set[str]:
@@ -90,13 +94,27 @@ CONTEXT_TTL_S = 30.0
 _contexts: dict[tuple[str, ...], tuple[float, Context]] = {}
 
 
-async def load_context(policy: str, targets: str, notifications: str | None) -> Context:
-    """The policy, action targets, their clients and the channels (cached for CONTEXT_TTL_S)."""
+async def load_advisor(name: str | None, secrets: tuple[str, ...]) -> Advisor | None:
+    """The model of LLMConfig block NAME, masking SECRETS from prompts; None when not named."""
+    if not name:
+        return None
+    from blocks.llm import LLMConfig
+    from oncall_agent.llm.advisor import Advisor
+
+    block: LLMConfig = await LLMConfig.aload(name)
+    return Advisor.from_settings(block.settings(), secrets)
+
+
+async def load_context(
+    policy: str, targets: str, notifications: str | None, llm: str | None = None
+) -> Context:
+    """The policy, action targets, their clients, channels, model (cached for CONTEXT_TTL_S)."""
     settings = get_settings()  # a different store or outbox is a different context
     key = (
         policy,
         targets,
         str(notifications),
+        str(llm),
         settings.resolved_database_url(),
         str(settings.resolved_outbox()),
     )
@@ -104,11 +122,13 @@ async def load_context(policy: str, targets: str, notifications: str | None) -> 
     if cached and time.monotonic() - cached[0] < CONTEXT_TTL_S:
         return cached[1]
     loaded_targets = await load_targets(targets)
+    channels = await load_channels(notifications)
     ctx = Context(
         policy=(await load_policy(policy)).policy,
         targets=loaded_targets,
         clients=await load_clients(loaded_targets),
-        channels=await load_channels(notifications),
+        channels=channels,
+        advisor=await load_advisor(llm, (*loaded_targets.secret_values(), *channels.secrets)),
     )
     _contexts[key] = (time.monotonic(), ctx)
     return ctx

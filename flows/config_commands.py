@@ -44,12 +44,9 @@ def section_classes() -> dict[str, dict[str, type[Block]]]:
         "routing": {"": NotificationRouting},
         "connections": dict(CONNECTION_BLOCKS),
     }
-    try:  # the LLM block is optional: older checkouts do not have it
-        from blocks.llm import LLMConfig  # type: ignore[import-not-found,unused-ignore]
+    from blocks.llm import LLMConfig
 
-        classes["llm"] = {"": LLMConfig}
-    except ImportError:
-        pass
+    classes["llm"] = {"": LLMConfig}
     return classes
 
 

@@ -68,6 +68,7 @@ async def detect_incidents(
     dry_run: bool = False,
     notifications_block: str | None = None,
     resolution_deployment: str | None = None,
+    llm_block: str | None = None,
 ) -> list[dict[str, object]]:
     """Scan every source block, store incidents, and fan out one resolution per new incident."""
     for spec in sources if sources is not None else ["default"]:
@@ -82,6 +83,7 @@ async def detect_incidents(
         "targets_block": targets_block,
         "dry_run": dry_run,
         "notifications_block": notifications_block,
+        "llm_block": llm_block,
     }
     if resolution_deployment:
         summaries = await _dispatch_deployment_runs(pending, resolution_deployment, options)

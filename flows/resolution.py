@@ -73,9 +73,14 @@ async def resolve_incident(
     requested_by: str = "agent",
     notifications_block: str | None = None,
     deliver_now: bool = True,
+    llm_block: str | None = None,
 ) -> dict[str, object]:
-    """Assess one incident and act or escalate; when the policy asks, wait for a person first."""
-    ctx = await load_context(policy_block, targets_block, notifications_block)
+    """Assess one incident and act or escalate; when the policy asks, wait for a person first.
+
+    LLM_BLOCK names an LLMConfig block: a model then adds a summary and may pick among the
+    knowledge base's actions (a pick that is not the agent's own always asks a person).
+    """
+    ctx = await load_context(policy_block, targets_block, notifications_block, llm_block)
     # The unattended path is one direct call into the core, not a task: measured, a task per
     # incident adds ~40% on top of a bare subflow (bench/resolve.py); the run's log line below
     # and the store's audit trail record every step instead.
@@ -92,6 +97,7 @@ async def resolve_incident(
         dry_run=dry_run,
         notifier=ctx.channels.outbox,
         ui_url=flow_run_url(),
+        advisor=ctx.advisor,
     )
     summary, seconds = progress.summary, dict(progress.seconds)
     if summary is None and progress.assessment is not None:  # the policy asked a person

@@ -13,6 +13,9 @@ OncallError
  │    ├── ActionTimeout     the action ran past its timeout
  │    └── DuplicateAction   the idempotency key was already used: the action does not run again
  ├── VerificationError      a verification step could not be performed
+ ├── LLMError               the model gave no usable answer: the analysis without it stands
+ │    ├── LLMUnavailable    timeout, connection refused, HTTP error, daily token budget spent
+ │    └── LLMAnswerInvalid  the answer is not the JSON object asked for
  └── NotificationError      a notification channel refused or failed (transient)
       ├── ChannelUnavailable    down, timing out, 429 or 5xx: retry later (may carry retry_after)
       └── ChannelMisconfigured  the channel refused the request (4xx, login): fix its block
@@ -87,3 +90,19 @@ class ChannelUnavailable(NotificationError):
 
 class ChannelMisconfigured(NotificationError):
     """The channel refused the request itself (bad URL, token, login, recipient): fix its block."""
+
+
+class LLMError(OncallError):
+    """The model gave no usable answer; the agent falls back to its analysis without it."""
+
+
+class LLMUnavailable(LLMError):
+    """The model endpoint timed out, refused, answered an HTTP error, or the budget is spent."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class LLMAnswerInvalid(LLMError):
+    """The model answered something other than the JSON object the prompt asks for."""

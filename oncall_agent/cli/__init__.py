@@ -10,7 +10,7 @@ import os
 
 import typer
 
-from oncall_agent.cli import db, incidents, kb, patterns, scan
+from oncall_agent.cli import db, explain, incidents, kb, patterns, scan
 from oncall_agent.cli.common import DEBUG_ENV
 
 
@@ -37,6 +37,7 @@ def build_app() -> typer.Typer:
     app.add_typer(patterns.app, name="patterns", help="Alert patterns: list, add, test.")
     incidents.register(app)
     app.command("scan")(scan.scan)
+    app.command("explain")(explain.explain)
     return app
 
 

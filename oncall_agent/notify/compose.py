@@ -57,9 +57,22 @@ def _conclusion(incident: Incident) -> list[str]:
         explained = found.get("confidence_explanation") or ""
         lines.append(f"  Confidence {incident.confidence:.0%} {explained}".rstrip())
     lines += [f"  Problem: {problem}" for problem in found.get("problems") or []]
+    lines += _model_analysis(found.get("llm"))
     if incident.decision:
         lines.append(f"  Decision: {incident.decision}")
     return lines
+
+
+def _model_analysis(llm: Any) -> list[str]:
+    """A model's summary and root cause, marked as such (nothing when it was not used)."""
+    if not isinstance(llm, dict) or llm.get("source") != "llm":
+        return []
+    model = llm.get("model") or "unknown model"
+    lines = [
+        f"  Summary (written by a model ({model}), not checked by a person): {llm.get('summary')}",
+        f"  Likely cause, according to the model: {llm.get('root_cause')}",
+    ]
+    return lines + [f"  Refused from the model: {why}" for why in llm.get("refused") or []]
 
 
 def _tried(runs: Sequence[ActionRun]) -> list[str]:

@@ -36,6 +36,10 @@ class Analysis(BaseModel):
     solution: str = ""
     problems: list[str] = Field(default_factory=list)
     alternatives: list[dict[str, Any]] = Field(default_factory=list)
+    # A model's analysis (oncall_agent.llm), when one is configured; shown as written by a model.
+    llm: dict[str, Any] | None = None
+    # The action is the model's choice, not the agent's own top match: a person must approve it.
+    chosen_by_model: bool = False
 
     def with_parameters(self, params: dict[str, Any]) -> Analysis:
         """A copy whose action runs with PARAMS (the approved ones)."""
@@ -69,13 +73,18 @@ def _incident_text(incident: Incident) -> IncidentText:
 
 
 def analyze_incident(
-    engine: Engine, incident_id: int, service_vars: dict[str, dict[str, str]] | None = None
+    engine: Engine,
+    incident_id: int,
+    service_vars: dict[str, dict[str, str]] | None = None,
+    entry_key: str | None = None,
 ) -> Analysis:
-    """Rank knowledge entries for the incident and score the best one's action."""
+    """Rank knowledge entries for the incident and score the best one's (or ENTRY_KEY's) action."""
     with session_scope(engine) as session:
         incident = get_incident(session, incident_id)
         rows = {row.key: row for row in list_entries(session)}
         matches = rank_entries(_incident_text(incident), [to_spec(r) for r in rows.values()])
+        if entry_key is not None:  # a ranked entry chosen by someone else (a model) comes first
+            matches.sort(key=lambda m: m.entry_key != entry_key)
         analysis = Analysis(incident_id=incident_id, service=incident.service)
         analysis.alternatives = [
             {"entry": m.entry_key, "score": round(m.score, 3)} for m in matches[1:4]

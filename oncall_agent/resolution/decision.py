@@ -15,16 +15,28 @@ from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import record_analysis, set_status
 from oncall_agent.store.tables import utcnow
 
+# Parameters that name what an action touches, in the order the target is read from them.
+TARGET_KEYS = ("service", "root", "url", "dag_id", "app_id", "database", "template")
+
 
 def action_target(analysis: Analysis) -> str:
     """The thing an action touches, for rate limits and the circuit breaker."""
     if analysis.action is None:
         return ""
     params = analysis.action.params
-    for key in ("service", "root", "url", "dag_id", "app_id", "database", "template"):
+    for key in TARGET_KEYS:
         if key in params:
             return f"{analysis.action.name}:{params[key]}"
     return analysis.action.name
+
+
+def _gate_model_choice(analysis: Analysis, decision: PolicyDecision) -> PolicyDecision:
+    """An action a model chose never runs unattended: EXECUTE becomes ASK_APPROVAL."""
+    asks = decision.decision in (Decision.EXECUTE, Decision.ASK_APPROVAL)
+    if not analysis.chosen_by_model or not asks:
+        return decision
+    why = "the action was chosen by a model, not the agent's own top match: a person must approve"
+    return PolicyDecision(decision=Decision.ASK_APPROVAL, reasons=[*decision.reasons, why])
 
 
 def decide_incident(
@@ -51,7 +63,7 @@ def decide_incident(
                 session, action_target(analysis), policy.circuit_breaker_window_s, now
             ),
         )
-        decision = decide(ctx, policy)
+        decision = _gate_model_choice(analysis, decide(ctx, policy))
         reasons = analysis.problems + decision.reasons
         decision = PolicyDecision(decision=decision.decision, reasons=reasons)
         record_analysis(

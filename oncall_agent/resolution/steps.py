@@ -7,7 +7,7 @@ resolution flow runs these composed steps rather than one task per small functio
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
@@ -30,6 +30,10 @@ from oncall_agent.resolution.report import StepClock
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import claim_for_resolution
 
+if TYPE_CHECKING:  # the model's analysis is imported only when a model is configured
+    from oncall_agent.llm.advisor import Advisor
+    from oncall_agent.llm.bounds import PlanCheck
+
 
 class Assessment(BaseModel):
     """What the agent concluded and what the policy decided, for one incident."""
@@ -46,18 +50,35 @@ class Progress(BaseModel):
     seconds: dict[str, float] = Field(default_factory=dict)  # per step, for the run's report
 
 
+def plan_checker(
+    executors: ExecutorConfig, clients: Mapping[str, Any], secrets: tuple[str, ...]
+) -> PlanCheck:
+    """Validation of an action's parameters by its executor (allow-lists), running nothing."""
+
+    def check(action: str, params: dict[str, Any]) -> None:
+        build_executor(action, executors, secrets=secrets, clients=clients).plan(params)
+
+    return check
+
+
 def assess_incident(
     engine: Engine,
     incident_id: int,
     service_vars: dict[str, dict[str, str]],
     policy: PolicyConfig,
     allowed: set[str],
+    advisor: Advisor | None = None,
+    check_plan: PlanCheck | None = None,
 ) -> Assessment | None:
-    """Claim the incident, analyze it and decide; None if another run owns this episode."""
+    """Claim the incident, analyze it (with the model, if any) and decide; None if not ours."""
     with session_scope(engine) as session:
         if not claim_for_resolution(session, incident_id):
             return None
     analysis = analyze_incident(engine, incident_id, service_vars)
+    if advisor is not None:
+        from oncall_agent.llm.review import review_analysis
+
+        analysis = review_analysis(engine, analysis, advisor, service_vars, check_plan)
     return Assessment(
         analysis=analysis, decision=decide_incident(engine, analysis, policy, allowed)
     )
@@ -93,14 +114,20 @@ def resolve_unattended(
     dry_run: bool,
     notifier: Notifier,
     ui_url: str | None = None,
+    advisor: Advisor | None = None,
 ) -> Progress:
     """Everything that needs no person, in one call: assess, act (or dry-run) and conclude.
 
-    Stops before acting when the policy asks for approval, returning the assessment.
+    Stops before acting when the policy asks for approval, returning the assessment. With an
+    ADVISOR (a configured model), its bounded analysis joins the assessment; without, nothing
+    about the model is imported or run.
     """
     clock = StepClock()
+    check = plan_checker(executors, clients, secrets) if advisor is not None else None
     with clock.step("assess"):
-        assessment = assess_incident(engine, incident_id, service_vars, policy, allowed)
+        assessment = assess_incident(
+            engine, incident_id, service_vars, policy, allowed, advisor, check
+        )
     if assessment is None:  # another run owns this episode
         return Progress(summary=incident_summary(engine, incident_id))
     decision, analysis = assessment.decision.decision, assessment.analysis

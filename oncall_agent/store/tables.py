@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -241,3 +241,30 @@ class TargetLock(SQLModel, table=True):
     holder: str = Field(max_length=200)
     acquired_at: datetime = _ts(default_now=True)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LLMAnswerRow(SQLModel, table=True):
+    """A model's validated answer for one incident fingerprint and model (the answer cache).
+
+    candidates_hash says which knowledge entries were offered: a different offer is a miss.
+    """
+
+    __tablename__ = "llm_answers"
+    __table_args__ = (UniqueConstraint("fingerprint", "model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(max_length=64)
+    model: str = Field(max_length=200)
+    candidates_hash: str = Field(max_length=64)
+    answer: dict[str, Any] | None = _json(dict)
+    created_at: datetime = _ts(default_now=True)
+
+
+class LLMUsageRow(SQLModel, table=True):
+    """Tokens spent on models per UTC day, checked against the daily token budget."""
+
+    __tablename__ = "llm_usage"
+
+    day: str = Field(primary_key=True, max_length=10)
+    tokens: int = 0
+    updated_at: datetime = _ts(default_now=True)

@@ -168,3 +168,22 @@ def test_repeat_note_counts_held_back_repeats():
     """The next message after held-back repeats says how many there were; none adds nothing."""
     assert "4 more notification(s)" in with_repeat_note(_note(1, "error"), 4).body
     assert with_repeat_note(_note(1, "error"), 0).body == "body 1"
+
+
+def test_a_models_summary_is_shown_marked_as_written_by_a_model(incident: Incident) -> None:
+    """Approval requests and escalations show the model's summary with the model's name."""
+    llm = {
+        "summary": "Old logs filled /var.", "root_cause": "rotation stopped", "entry_key": None,
+        "parameters": {}, "source": "llm", "refused": ["entry_key 'x' is not offered: refused"],
+        "model": "llama3.1", "latency_s": 0.4,
+    }  # fmt: skip
+    incident.analysis = {**(incident.analysis or {}), "llm": llm}
+    request = compose_approval_request(
+        incident, approval_id=3, action="cleanup_files", parameters={}, risk="low", confidence=0.5
+    )
+    escalation = compose_escalation(incident, ["no action"], [])
+    for body in (request.body, escalation.body):
+        assert "Summary (written by a model (llama3.1), not checked by a person): Old logs" in body
+        assert "Refused from the model: entry_key 'x' is not offered" in body
+    incident.analysis["llm"] = llm | {"source": "fallback"}
+    assert "written by a model" not in compose_escalation(incident, ["no action"], []).body
