@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from oncall_agent.cli import db, incidents, kb, patterns, scan
+from oncall_agent.cli import db, feedback, incidents, kb, patterns, scan
 
 
 def build_app() -> typer.Typer:
@@ -18,5 +18,6 @@ def build_app() -> typer.Typer:
     app.add_typer(kb.app, name="kb", help="The knowledge base: list, search, add, export, import.")
     app.add_typer(patterns.app, name="patterns", help="Alert patterns: list, add, test.")
     incidents.register(app)
+    feedback.register(app)
     app.command("scan")(scan.scan)
     return app
