@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from oncall_agent.cli import db, feedback, incidents, kb, patterns, scan
+from oncall_agent.cli import db, feedback, incidents, kb, patterns, report, scan
 
 
 def build_app() -> typer.Typer:
@@ -19,5 +19,6 @@ def build_app() -> typer.Typer:
     app.add_typer(patterns.app, name="patterns", help="Alert patterns: list, add, test.")
     incidents.register(app)
     feedback.register(app)
+    report.register(app)
     app.command("scan")(scan.scan)
     return app
