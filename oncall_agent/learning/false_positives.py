@@ -97,6 +97,12 @@ def active_false_positives(session: Session) -> frozenset[tuple[str, str]]:
     return frozenset((fp, src) for fp, src in session.exec(query).all())
 
 
+def false_positive_incidents(session: Session) -> set[int]:
+    """Ids of incidents whose false-positive mark is in force (retraining leaves them out)."""
+    query = select(FalsePositive.incident_id).where(col(FalsePositive.undone_at).is_(None))
+    return {i for i in session.exec(query).all() if i is not None}
+
+
 def drop_false_positives(
     drafts: Iterable[IncidentDraft], marked: frozenset[tuple[str, str]]
 ) -> tuple[list[IncidentDraft], int]:

@@ -16,11 +16,11 @@ from sqlmodel import Session, col, select
 
 from oncall_agent.learning.calibration import Calibration, calibrate
 from oncall_agent.learning.drift import DriftWarning, drift_warnings
+from oncall_agent.learning.false_positives import false_positive_incidents
 from oncall_agent.learning.feedback import human_corrections
 from oncall_agent.models import ActionStatus, IncidentStatus
 from oncall_agent.store.tables import (
     ActionRun,
-    FalsePositive,
     FeedbackRow,
     Incident,
     KnowledgeEntry,
@@ -160,17 +160,11 @@ def _add_feedback(report: LearningReport, session: Session, since: datetime) -> 
     report.feedback_correct = len(verdicts) - report.feedback_wrong
 
 
-def _false_positive_ids(session: Session) -> set[int]:
-    """Incidents whose false-positive mark is still in force."""
-    query = select(FalsePositive.incident_id).where(col(FalsePositive.undone_at).is_(None))
-    return {i for i in session.exec(query).all() if i is not None}
-
-
 def build_report(session: Session, days: int = 30, now: datetime | None = None) -> LearningReport:
     """The learning report over the DAYS days up to NOW."""
     until = now or utcnow()
     since = until - timedelta(days=days)
-    false_ids = _false_positive_ids(session)
+    false_ids = false_positive_incidents(session)
     seen = list(
         session.exec(
             select(Incident).where(

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from oncall_agent.errors import ConfigError
 from oncall_agent.knowledge.ab_test import ArmRecord, choose_arm, default_rng
@@ -128,7 +129,7 @@ def _ab_sentence(ab_test: dict[str, Any]) -> str:
 
 
 def _fill_action(
-    session: Any,
+    session: Session,
     analysis: Analysis,
     row: KnowledgeEntry,
     spec: KnowledgeEntrySpec,

@@ -12,6 +12,7 @@ from sqlmodel import select
 from oncall_agent.errors import ConfigError
 from oncall_agent.learning.false_positives import (
     drop_false_positives,
+    false_positive_incidents,
     mark_false_positive,
     undo_false_positive,
 )
@@ -119,3 +120,14 @@ def test_false_positive_cli_marks_and_undoes(cli_db: str) -> None:
         assert [r for r in session.exec(select(AuditEvent.kind)) if "false" in r] == [
             "false_positive", "false_positive_undone"
         ]  # fmt: skip
+
+
+def test_marked_incidents_are_listed_for_retraining(engine: Engine, tmp_path: Path) -> None:
+    """false_positive_incidents names incidents with a mark in force, and forgets undone ones."""
+    incident_id = _scan(engine, tmp_path / "w.log").changes[0].incident_id
+    with session_scope(engine) as session:
+        assert false_positive_incidents(session) == set()
+        mark_false_positive(session, incident_id, reason="noise", actor="ana")
+        assert false_positive_incidents(session) == {incident_id}
+        undo_false_positive(session, incident_id, actor="ana")
+        assert false_positive_incidents(session) == set()
