@@ -7,16 +7,19 @@ import json
 import typer
 
 from oncall_agent.cli.common import console, friendly_errors, store_session
+from oncall_agent.errors import ConfigError
 from oncall_agent.learning.report import build_report
 from oncall_agent.learning.report_render import render_markdown
 
 
 @friendly_errors
 def report(
-    days: int = typer.Option(30, "--days", min=1, help="How many days back the report covers"),
+    days: int = typer.Option(30, "--days", help="How many days back the report covers"),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
 ) -> None:
     """MTTR, automation, success per action and entry, false positives, calibration, drift."""
+    if days < 1:
+        raise ConfigError(f"--days must be at least 1, got {days}")
     with store_session() as session:
         result = build_report(session, days=days)
     if as_json:

@@ -144,4 +144,4 @@ def test_report_cli_prints_text_and_json(cli_db: str) -> None:
     assert data["days"] == 30 and data["incidents"] == 2 and data["resolved_by_people"] == 1
     assert data["calibration"]["ece"] is None and data["drift"] == []
     bad = invoke("report", "--days", "0")
-    assert bad.exit_code == 2
+    assert bad.exit_code == 2 and bad.output.strip() == "error: --days must be at least 1, got 0"
