@@ -178,7 +178,7 @@ def add_command(
             if key or title or solution or pattern or action or alternative:
                 raise ConfigError(
                     "--file cannot be combined with --key, --title, --solution, "
-                    "--pattern or --action; put the entry in the file instead"
+                    "--pattern, --action or --alternative; put the entry in the file instead"
                 )
             specs = load_entries_file(file)
         else:

@@ -85,6 +85,12 @@ def add_entry(session: Session, spec: KnowledgeEntrySpec, origin: str = "human")
     return row
 
 
+def _stored(row: KnowledgeEntry, name: str) -> Any:
+    """A content field of ROW as a spec would give it (rows from before alternatives hold None)."""
+    value = getattr(row, name)
+    return [] if name == "alternatives" and value is None else value
+
+
 def upsert_entries(
     session: Session, specs: list[KnowledgeEntrySpec], origin: str = "import"
 ) -> tuple[int, int]:
@@ -97,7 +103,7 @@ def upsert_entries(
             created += 1
             continue
         content = _content(spec)
-        if any(getattr(row, name) != value for name, value in content.items()):
+        if any(_stored(row, name) != value for name, value in content.items()):
             for name, value in content.items():
                 setattr(row, name, value)
             row.updated_at = utcnow()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -23,7 +24,14 @@ from oncall_agent.resolution.analysis import analyze_incident
 from oncall_agent.resolution.steps import resolve_unattended
 from oncall_agent.store.engine import get_engine, session_scope
 from oncall_agent.store.incidents import get_incident, open_or_update_incident
-from oncall_agent.store.knowledge import action_records, add_entry, get_entry, record_outcome
+from oncall_agent.store.knowledge import (
+    action_records,
+    add_entry,
+    get_entry,
+    record_outcome,
+    to_spec,
+    upsert_entries,
+)
 from oncall_agent.store.tables import ActionRun
 from tests.integration.learning_cli import cli_db, invoke, oncall
 from tests.integration.test_resolution_steps import draft_for
@@ -155,3 +163,16 @@ def test_kb_cli_refuses_bad_alternatives(cli_db: str) -> None:
     assert unknown.exit_code == 2 and "no knowledge entry 'nope'" in unknown.output
     with session_scope(get_engine()) as session:
         assert get_entry(session, "k") is None
+
+
+def test_entries_from_before_alternatives_import_unchanged(engine: Engine) -> None:
+    """A row migrated from before alternatives existed (NULL) equals a spec with none."""
+    spec = KnowledgeEntrySpec(key="old", title="Old", solution="s")
+    with session_scope(engine) as session:
+        add_entry(session, spec)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE knowledge_entries SET alternatives = NULL"))
+    with session_scope(engine) as session:
+        assert upsert_entries(session, [spec]) == (0, 0)
+        row = get_entry(session, "old")
+        assert row is not None and to_spec(row).alternatives == []
