@@ -8,8 +8,10 @@ coverage, feedback, and drift warnings. The rules behind each figure are in its 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from statistics import mean, median
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
@@ -70,7 +72,32 @@ class LearningReport(BaseModel):
     drift: list[DriftWarning] = Field(default_factory=list)
 
 
-def run_worked(run: ActionRun) -> bool:
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """The columns of an action run the report needs (full rows cost ~5x more to load)."""
+
+    incident_id: int | None
+    knowledge_entry_id: int | None
+    action: str
+    triggered_by: str
+    status: str
+    verified: bool | None
+    held: bool | None
+    started_at: datetime
+    confidence: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRecord:
+    """The columns of an incident the report needs."""
+
+    id: int
+    first_seen: datetime
+    resolved_at: datetime | None
+    knowledge_entry_id: int | None
+
+
+def run_worked(run: RunRecord) -> bool:
     """A run worked if it succeeded, its verification did not fail, and the problem stayed away."""
     return (
         run.status == ActionStatus.SUCCEEDED.value
@@ -79,17 +106,26 @@ def run_worked(run: ActionRun) -> bool:
     )
 
 
-def _real_runs(session: Session, until: datetime) -> list[ActionRun]:
+def _real_runs(session: Session, until: datetime) -> list[RunRecord]:
     """Real (not dry-run) action runs that ended, started before UNTIL, oldest first."""
-    query = select(ActionRun).where(
+    columns = [getattr(ActionRun, f.name) for f in fields(RunRecord)]
+    query = select(*columns).where(
         col(ActionRun.dry_run).is_(False),
         col(ActionRun.status).in_(FINAL),
         col(ActionRun.started_at) < until,
     )
-    return list(session.exec(query.order_by(col(ActionRun.started_at))).all())
+    rows = session.exec(query.order_by(col(ActionRun.started_at)))  # type: ignore[call-overload]
+    return [RunRecord(*row) for row in rows]
 
 
-def _tally(runs: list[ActionRun], name_of: dict[int, str] | None) -> list[SuccessRecord]:
+def _incidents(session: Session, *where: Any) -> list[IncidentRecord]:
+    """The incidents matching WHERE, as records."""
+    columns = [getattr(Incident, f.name) for f in fields(IncidentRecord)]
+    rows = session.exec(select(*columns).where(*where))  # type: ignore[call-overload]
+    return [IncidentRecord(*row) for row in rows]
+
+
+def _tally(runs: list[RunRecord], name_of: dict[int, str] | None) -> list[SuccessRecord]:
     """Outcomes grouped by action name (NAME_OF None) or by knowledge entry key."""
     records: dict[str, SuccessRecord] = {}
     for run in runs:
@@ -107,7 +143,7 @@ def _tally(runs: list[ActionRun], name_of: dict[int, str] | None) -> list[Succes
     return sorted(records.values(), key=lambda r: r.name)
 
 
-def _how_resolved(runs: list[ActionRun]) -> str:
+def _how_resolved(runs: list[RunRecord]) -> str:
     """'auto' if an unattended run fixed it, 'approved' if an approved one did, else 'people'."""
     worked = [r for r in runs if r.status == ActionStatus.SUCCEEDED.value]
     if any(r.triggered_by == "agent" for r in worked):
@@ -121,10 +157,10 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def _add_resolutions(
-    report: LearningReport, resolved: list[Incident], runs: list[ActionRun]
+    report: LearningReport, resolved: list[IncidentRecord], runs: list[RunRecord]
 ) -> None:
     """MTTR (first seen to resolved) and who resolved, over incidents resolved in the window."""
-    by_incident: dict[int, list[ActionRun]] = defaultdict(list)
+    by_incident: dict[int, list[RunRecord]] = defaultdict(list)
     for run in runs:
         if run.incident_id is not None:
             by_incident[run.incident_id].append(run)
@@ -134,14 +170,14 @@ def _add_resolutions(
     report.resolved = len(resolved)
     report.mttr_minutes = mean(minutes) if minutes else None
     report.median_ttr_minutes = median(minutes) if minutes else None
-    kinds = [_how_resolved(by_incident.get(i.id or -1, [])) for i in resolved]
+    kinds = [_how_resolved(by_incident.get(i.id, [])) for i in resolved]
     report.resolved_automatically = kinds.count("auto")
     report.resolved_with_approval = kinds.count("approved")
     report.resolved_by_people = kinds.count("people")
     report.automation_rate = _ratio(report.resolved_automatically, len(resolved))
 
 
-def _add_coverage(report: LearningReport, session: Session, seen: list[Incident]) -> None:
+def _add_coverage(report: LearningReport, session: Session, seen: list[IncidentRecord]) -> None:
     """Share of incidents seen in the window that matched an entry (and one with an action)."""
     with_action = {e.id for e in session.exec(select(KnowledgeEntry)).all() if e.action is not None}
     matched = [i for i in seen if i.knowledge_entry_id is not None]
@@ -165,19 +201,14 @@ def build_report(session: Session, days: int = 30, now: datetime | None = None) 
     until = now or utcnow()
     since = until - timedelta(days=days)
     false_ids = false_positive_incidents(session)
-    seen = list(
-        session.exec(
-            select(Incident).where(
-                col(Incident.first_seen) >= since, col(Incident.first_seen) < until
-            )
-        ).all()
-    )
-    resolved_query = select(Incident).where(
+    seen = _incidents(session, col(Incident.first_seen) >= since, col(Incident.first_seen) < until)
+    resolved = _incidents(
+        session,
         Incident.status == IncidentStatus.RESOLVED.value,
         col(Incident.resolved_at) >= since,
         col(Incident.resolved_at) < until,
     )
-    resolved = [i for i in session.exec(resolved_query).all() if i.id not in false_ids]
+    resolved = [i for i in resolved if i.id not in false_ids]
     history = _real_runs(session, until)
     runs = [r for r in history if r.started_at >= since]
     keys = {e.id: e.key for e in session.exec(select(KnowledgeEntry)).all() if e.id is not None}
