@@ -17,10 +17,11 @@ from sqlmodel import select
 from oncall_agent.executors.config import ExecutorConfig
 from oncall_agent.executors.registry import configured_actions
 from oncall_agent.knowledge.spec import KnowledgeEntrySpec
-from oncall_agent.models import ActionSpec, AutonomyMode, IncidentStatus, RiskClass
+from oncall_agent.models import ActionSpec, AutonomyMode, Decision, IncidentStatus, RiskClass
 from oncall_agent.notify.console import ConsoleOutboxNotifier
 from oncall_agent.policy import PolicyConfig
 from oncall_agent.resolution.analysis import analyze_incident
+from oncall_agent.resolution.decision import decide_incident
 from oncall_agent.resolution.steps import resolve_unattended
 from oncall_agent.store.engine import get_engine, session_scope
 from oncall_agent.store.incidents import get_incident, open_or_update_incident
@@ -176,3 +177,27 @@ def test_entries_from_before_alternatives_import_unchanged(engine: Engine) -> No
         assert upsert_entries(session, [spec]) == (0, 0)
         row = get_entry(session, "old")
         assert row is not None and to_spec(row).alternatives == []
+
+
+def test_the_chosen_alternative_still_needs_approval_and_the_allow_list(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """An 'approve' entry asks a person for the chosen arm; with no arm allowed it escalates."""
+    incident = _store(engine, tmp_path, {"run_command": (9, 0), "cleanup_files": (0, 9)})
+    with session_scope(engine) as session:
+        entry = get_entry(session, "spool-full")
+        assert entry is not None
+        entry.autonomy = AutonomyMode.APPROVE.value
+        session.add(entry)
+    both = {"cleanup_files", "run_command"}
+    analysis = analyze_incident(engine, incident, {}, both, random.Random(1))
+    assert analysis.action is not None and analysis.action.name == "run_command"
+    asked = decide_incident(engine, analysis, PolicyConfig(auto_threshold=0.5), both)
+    assert asked.decision is Decision.ASK_APPROVAL
+    assert "a person must approve" in asked.reasons[-1]
+
+    none_allowed = analyze_incident(engine, incident, {}, set(), random.Random(1))
+    assert none_allowed.action is not None and none_allowed.action.name == "cleanup_files"
+    refused = decide_incident(engine, none_allowed, PolicyConfig(), set())
+    assert refused.decision is Decision.ESCALATE
+    assert "is not in the allowed actions" in refused.reasons[-1]
