@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from oncall_agent.detection.detector import Detector
 from oncall_agent.detection.grouping import group_detections
+from oncall_agent.learning.false_positives import active_false_positives, drop_false_positives
 from oncall_agent.settings import get_settings
 from oncall_agent.sources.base import EventSource
 from oncall_agent.store.cursors import load_cursor, save_cursor
@@ -54,6 +55,8 @@ def scan_source(
     report = ScanReport(source_key=source_key)
     with session_scope(engine) as session:
         cursor = load_cursor(session, source_key)
+        # One query per run: marks made during the run apply from the next run on.
+        false_positives = active_false_positives(session)
     while True:
         # The detector's engine picks, chunk by chunk, the lines that may alert: only those
         # become events; the rest are consumed (and counted) without per-line work.
@@ -62,6 +65,9 @@ def scan_source(
             break
         detections = detector.detect_many(batch.events)
         drafts = group_detections(detections, samples=settings.samples_per_incident)
+        drafts, dropped = drop_false_positives(drafts, false_positives)
+        if dropped:
+            report.add_stats({"false_positive_lines": dropped})
         # Incidents and cursor in one transaction: a crash re-reads the batch (at-least-once),
         # and re-reading only adds occurrences to the same incidents.
         with session_scope(engine) as session:

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     max_line_bytes: int = 64 * 1024
     action_output_limit: int = 8 * 1024
     outbox_file: Path | None = None
+    # Fixes the A/B (Thompson sampling) draws, for tests and replays; unset: fresh randomness.
+    ab_seed: int | None = None
 
     def resolved_database_url(self) -> str:
         """The store URL: DATABASE_URL if set, else SQLite under the data directory."""

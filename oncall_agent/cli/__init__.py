@@ -10,7 +10,7 @@ import os
 
 import typer
 
-from oncall_agent.cli import db, explain, incidents, kb, patterns, scan
+from oncall_agent.cli import db, explain, feedback, incidents, kb, patterns, report, scan
 from oncall_agent.cli.common import DEBUG_ENV
 
 
@@ -36,6 +36,8 @@ def build_app() -> typer.Typer:
     app.add_typer(kb.app, name="kb", help="The knowledge base: list, search, add, export, import.")
     app.add_typer(patterns.app, name="patterns", help="Alert patterns: list, add, test.")
     incidents.register(app)
+    feedback.register(app)
+    report.register(app)
     app.command("scan")(scan.scan)
     app.command("explain")(explain.explain)
     return app

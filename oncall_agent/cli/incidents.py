@@ -201,7 +201,7 @@ def resolve(
         result = record_human_resolution(
             session, incident_id, solution=solution, success=success, note=note, actor=by or "human"
         )
-    console.print(result)
+    console.print(result, markup=False, soft_wrap=True)
 
 
 @friendly_errors

@@ -1,4 +1,4 @@
-"""`oncall kb`: list, search, add, import and export knowledge entries."""
+"""`oncall kb`: list, search, add, import, export knowledge entries, and A/B stats."""
 
 from __future__ import annotations
 
@@ -73,6 +73,8 @@ def list_command(
         )
         for row in rows:
             action = (row.action or {}).get("name", "-")
+            if row.alternatives:
+                action += f" (+{len(row.alternatives)} alt.)"
             record = f"{row.successes}/{row.failures}"
             cells = (row.key, row.title, action, row.risk, row.autonomy, record, row.origin)
             table.add_row(*(str(c) for c in cells))
@@ -124,8 +126,24 @@ def _parse_params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
+def _parse_alternative(text: str) -> dict[str, Any]:
+    """An --alternative: a bare executor name, or a JSON action {"name": ..., "params": {...}}."""
+    if not text.lstrip().startswith("{"):
+        return {"name": text.strip()}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"--alternative {text!r} is not valid JSON ({exc.msg}); write a name such as "
+            'clear_cache or {"name": "clear_cache", "params": {"service": "api"}}'
+        ) from exc
+    if not isinstance(value, dict):
+        raise ConfigError(f"--alternative {text!r} must be a JSON object with a 'name'")
+    return value
+
+
 def _spec_from_options(
-    fields: dict[str, Any], action: str | None, params: list[str]
+    fields: dict[str, Any], action: str | None, params: list[str], alternatives: list[str]
 ) -> KnowledgeEntrySpec:
     """Validate the options of `kb add` as one entry."""
     from pydantic import ValidationError
@@ -136,6 +154,8 @@ def _spec_from_options(
         fields["action"] = {"name": action, "params": _parse_params(params)}
     elif params:
         raise ConfigError("--param needs --action NAME")
+    if alternatives:
+        fields["alternatives"] = [_parse_alternative(a) for a in alternatives]
     try:
         return KnowledgeEntrySpec.model_validate(fields)
     except ValidationError as exc:
@@ -155,6 +175,10 @@ def add_command(
     solution: Annotated[str | None, typer.Option()] = None,
     action: Annotated[str | None, typer.Option(help="executor name, e.g. restart_service")] = None,
     param: Annotated[list[str] | None, typer.Option(help="action parameter key=value")] = None,
+    alternative: Annotated[
+        list[str] | None,
+        typer.Option(help='another action to A/B-test: NAME or JSON {"name": .., "params": ..}'),
+    ] = None,
     risk: RiskClass = RiskClass.MEDIUM,
     autonomy: AutonomyMode = AutonomyMode.APPROVE,
 ) -> None:
@@ -165,10 +189,10 @@ def add_command(
         from oncall_agent.store import knowledge as kb_store
 
         if file is not None:
-            if key or title or solution or pattern or action:
+            if key or title or solution or pattern or action or alternative:
                 raise ConfigError(
                     "--file cannot be combined with --key, --title, --solution, "
-                    "--pattern or --action; put the entry in the file instead"
+                    "--pattern, --action or --alternative; put the entry in the file instead"
                 )
             specs = load_entries_file(file)
         else:
@@ -180,7 +204,10 @@ def add_command(
             }  # fmt: skip
             specs = [
                 _spec_from_options(
-                    {k: v for k, v in fields.items() if v is not None}, action, param or []
+                    {k: v for k, v in fields.items() if v is not None},
+                    action,
+                    param or [],
+                    alternative or [],
                 )
             ]
         with store_session() as session:
@@ -283,5 +310,42 @@ def set_autonomy_command(
         with store_session() as session:
             row = kb_store.set_autonomy(session, key, mode, actor=by, reason=reason)
         console.print(f"{row.key}: autonomy is now {row.autonomy} (set by {by})")
+
+    _guarded(run)
+
+
+@app.command("stats")
+def stats_command(key: str) -> None:
+    """Each action of entry KEY (main and alternatives): outcomes and P(it is the best)."""
+
+    def run() -> None:
+        from oncall_agent.knowledge.ab_stats import arm_stats
+        from oncall_agent.store import knowledge as kb_store
+
+        with store_session() as session:
+            row = kb_store.get_entry(session, key)
+            if row is None or row.id is None:
+                raise ConfigError(f"no knowledge entry {key!r}: see `oncall kb list`")
+            arms = arm_stats(kb_store.to_spec(row), kb_store.action_records(session, row.id))
+        console.print(
+            f"{key}: {row.successes} successes, {row.failures} failures over all its actions"
+        )
+        if not arms:
+            console.print("this entry has no automated action: nothing to compare")
+            return
+        # Action names are typed back by users: never cut them.
+        name = Column("action", min_width=max(len(a.action) for a in arms), overflow="fold")
+        table = Table(name, "role", "ok", "failed", "success rate", "P(best)")
+        for arm in arms:
+            table.add_row(
+                arm.action, arm.role, str(arm.successes), str(arm.failures),
+                f"{arm.posterior_mean:.2f}", f"{arm.probability_best:.2f}",
+            )  # fmt: skip
+        console.print(table)
+        console.print(
+            "success rate: posterior mean with the prior Beta(4, 1); P(best): Monte Carlo "
+            "probability that the action's success rate is the highest",
+            soft_wrap=True,
+        )
 
     _guarded(run)

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from oncall_agent.errors import ConfigError, KnowledgeImportError
 from oncall_agent.knowledge.render import INCIDENT_REF, PLACEHOLDER
@@ -69,25 +77,57 @@ class KnowledgeEntrySpec(BaseModel):
     successes: int = Field(default=0, ge=0)
     failures: int = Field(default=0, ge=0)
 
+    # Other actions that fix the same problem: the agent A/B-tests them against `action`.
+    alternatives: list[ActionSpec] = Field(default_factory=list)
+
     @field_validator("action")
     @classmethod
     def _action_is_well_formed(cls, action: ActionSpec | None) -> ActionSpec | None:
         """Action names are snake_case and placeholders only name incident fields."""
-        if action is None:
-            return None
-        if not ACTION_NAME.match(action.name):
+        return None if action is None else _checked_action(action)
+
+    @field_validator("alternatives")
+    @classmethod
+    def _alternatives_are_well_formed(cls, alternatives: list[ActionSpec]) -> list[ActionSpec]:
+        """Each alternative is a well-formed action."""
+        return [_checked_action(action) for action in alternatives]
+
+    @model_validator(mode="after")
+    def _arms_are_distinct(self) -> KnowledgeEntrySpec:
+        """Alternatives need a main action, and every arm's name is its own (records key on it)."""
+        if not self.alternatives:
+            return self
+        if self.action is None:
+            raise ValueError("alternatives need a main 'action'; move one of them to 'action'")
+        names = [self.action.name] + [a.name for a in self.alternatives]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
             raise ValueError(
-                f"action name {action.name!r} is not valid; use a snake_case executor name "
-                "such as restart_service"
+                f"action {repeated[0]!r} appears twice among action and alternatives; each "
+                "alternative must use a different executor"
             )
-        for text in _strings_in(action.params) + _strings_in(action.verify):
-            for ref in PLACEHOLDER.findall(text):
-                if not INCIDENT_REF.match(ref):
-                    raise ValueError(
-                        f"placeholder {{{{{ref}}}}} is not allowed; only {{{{incident.FIELD}}}} "
-                        "placeholders are filled in"
-                    )
-        return action
+        return self
+
+    def arms(self) -> list[ActionSpec]:
+        """The main action followed by its alternatives (empty without an action)."""
+        return [self.action, *self.alternatives] if self.action is not None else []
+
+
+def _checked_action(action: ActionSpec) -> ActionSpec:
+    """ACTION, if its name is snake_case and its placeholders only name incident fields."""
+    if not ACTION_NAME.match(action.name):
+        raise ValueError(
+            f"action name {action.name!r} is not valid; use a snake_case executor name "
+            "such as restart_service"
+        )
+    for text in _strings_in(action.params) + _strings_in(action.verify):
+        for ref in PLACEHOLDER.findall(text):
+            if not INCIDENT_REF.match(ref):
+                raise ValueError(
+                    f"placeholder {{{{{ref}}}}} is not allowed; only {{{{incident.FIELD}}}} "
+                    "placeholders are filled in"
+                )
+    return action
 
 
 def _read_document(path: Path) -> Any:

@@ -16,7 +16,9 @@ def _chosen_analysis(
     """The analysis of the entry and parameters the model chose (within bounds)."""
     chosen = analysis
     if found.entry_key != analysis.entry_key:
-        chosen = analyze_incident(engine, analysis.incident_id, service_vars, found.entry_key)
+        chosen = analyze_incident(
+            engine, analysis.incident_id, service_vars, entry_key=found.entry_key
+        )
     if chosen.entry_key != found.entry_key:  # no longer ranked: the agent's own choice stands
         return analysis
     if chosen.action is not None and found.parameters != chosen.action.params:

@@ -78,6 +78,7 @@ def _reserve(engine: Engine, analysis: Analysis, key: str, digest: str, who: str
             params_hash=digest,
             triggered_by=who,
             dry_run=dry,
+            confidence=analysis.confidence,
         )
         assert run.id is not None
         audit(

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from oncall_agent.errors import ConfigError
+from oncall_agent.knowledge.ab_test import ArmRecord, choose_arm, default_rng
 from oncall_agent.knowledge.confidence import score_confidence
 from oncall_agent.knowledge.matcher import IncidentText, rank_entries
 from oncall_agent.knowledge.render import render_action
+from oncall_agent.knowledge.spec import KnowledgeEntrySpec
 from oncall_agent.models import ActionSpec, AutonomyMode, RiskClass
+from oncall_agent.settings import get_settings
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import get_incident
-from oncall_agent.store.knowledge import list_entries, to_spec
-from oncall_agent.store.tables import Incident
+from oncall_agent.store.knowledge import action_records, list_entries, to_spec
+from oncall_agent.store.tables import Incident, KnowledgeEntry
 
 
 class Analysis(BaseModel):
@@ -40,6 +45,8 @@ class Analysis(BaseModel):
     llm: dict[str, Any] | None = None
     # The action is the model's choice, not the agent's own top match: a person must approve it.
     chosen_by_model: bool = False
+    # When the entry lists alternative actions: which one Thompson sampling chose, and why.
+    ab_test: dict[str, Any] | None = None
 
     def with_parameters(self, params: dict[str, Any]) -> Analysis:
         """A copy whose action runs with PARAMS (the approved ones)."""
@@ -72,13 +79,93 @@ def _incident_text(incident: Incident) -> IncidentText:
     )
 
 
+def _rendered_arms(
+    spec: KnowledgeEntrySpec, fields: dict[str, str], problems: list[str]
+) -> list[ActionSpec]:
+    """The entry's action and alternatives filled in for the incident (unfillable ones left out)."""
+    arms = []
+    for arm in spec.arms():
+        try:
+            arms.append(render_action(arm, fields))
+        except ConfigError as exc:
+            problems.append(f"the action {arm.name} of {spec.key} cannot be filled in: {exc}")
+    return arms
+
+
+def _choose_among(
+    analysis: Analysis,
+    arms: list[ActionSpec],
+    records: dict[str, tuple[int, int]],
+    allowed: set[str] | None,
+    rng: random.Random,
+) -> tuple[int, int]:
+    """Set the analysis's action to the arm Thompson sampling picks; that arm's record."""
+    # Only arms the allow-list permits compete; with none allowed the main action stays, and
+    # the policy then refuses it as not allowed (the choice never widens what may run).
+    candidates = [a for a in arms if allowed is None or a.name in allowed] or arms[:1]
+    choice = choose_arm(
+        [ArmRecord(action=a.name, **_counts(records.get(a.name, (0, 0)))) for a in candidates],
+        rng,
+    )
+    analysis.action = next(a for a in candidates if a.name == choice.action)
+    analysis.ab_test = {
+        "chosen": choice.action,
+        "draws": choice.draws,
+        "records": {a.name: list(records.get(a.name, (0, 0))) for a in arms},
+        "candidates": [a.name for a in candidates],
+    }
+    return records.get(choice.action, (0, 0))
+
+
+def _counts(record: tuple[int, int]) -> dict[str, int]:
+    """A (successes, failures) pair as keyword arguments."""
+    return {"successes": record[0], "failures": record[1]}
+
+
+def _ab_sentence(ab_test: dict[str, Any]) -> str:
+    """The A/B choice in words, for the confidence explanation."""
+    arms = ", ".join(
+        f"{name} ({ab_test['records'][name][0]}/{ab_test['records'][name][1]}, "
+        f"draw {ab_test['draws'][name]:.2f})"
+        for name in ab_test["candidates"]
+    )
+    return f"; A/B: chose {ab_test['chosen']} by Thompson sampling among {arms}"
+
+
+def _fill_action(
+    session: Session,
+    analysis: Analysis,
+    row: KnowledgeEntry,
+    spec: KnowledgeEntrySpec,
+    fields: dict[str, str],
+    allowed: set[str] | None,
+    rng: random.Random | None,
+) -> tuple[int, int]:
+    """Render the action (choosing among alternatives); the record its confidence uses."""
+    arms = _rendered_arms(spec, fields, analysis.problems)
+    if not spec.alternatives:
+        analysis.action = arms[0] if arms else None
+        return row.successes, row.failures
+    if not arms:
+        return row.successes, row.failures
+    assert row.id is not None
+    chooser = rng or default_rng(get_settings().ab_seed)
+    return _choose_among(analysis, arms, action_records(session, row.id), allowed, chooser)
+
+
 def analyze_incident(
     engine: Engine,
     incident_id: int,
     service_vars: dict[str, dict[str, str]] | None = None,
+    allowed: set[str] | None = None,
+    rng: random.Random | None = None,
     entry_key: str | None = None,
 ) -> Analysis:
-    """Rank knowledge entries for the incident and score the best one's (or ENTRY_KEY's) action."""
+    """Rank knowledge entries for the incident and score the best one's (or ENTRY_KEY's) action.
+
+    An entry with alternatives gets one of its ALLOWED actions chosen by Thompson sampling (RNG,
+    else seeded by ONCALL_AB_SEED when set), and confidence uses that action's own record.
+    """
     with session_scope(engine) as session:
         incident = get_incident(session, incident_id)
         rows = {row.key: row for row in list_entries(session)}
@@ -93,22 +180,19 @@ def analyze_incident(
             analysis.problems.append("no knowledge entry matches this incident")
             return analysis
         best, row = matches[0], rows[matches[0].entry_key]
-        score = score_confidence(best.score, row.successes, row.failures)
         spec = to_spec(row)
+        fields = incident_fields(incident, service_vars or {})
+        successes, failures = _fill_action(session, analysis, row, spec, fields, allowed, rng)
+        score = score_confidence(best.score, successes, failures)
         analysis.entry_key, analysis.entry_id, analysis.entry_title = row.key, row.id, row.title
         analysis.match_score, analysis.match_reasons = best.score, list(best.reasons)
         analysis.confidence = round(score.value, 4)
-        analysis.confidence_explanation = score.explanation
+        analysis.confidence_explanation = score.explanation + (
+            _ab_sentence(analysis.ab_test) if analysis.ab_test else ""
+        )
         analysis.risk, analysis.autonomy, analysis.solution = (
             spec.risk,
             spec.autonomy,
             spec.solution,
         )
-        if spec.action is not None:
-            try:
-                analysis.action = render_action(
-                    spec.action, incident_fields(incident, service_vars or {})
-                )
-            except ConfigError as exc:
-                analysis.problems.append(f"the action of {row.key} cannot be filled in: {exc}")
         return analysis

@@ -22,7 +22,8 @@ def record_action_outcome(engine: Engine, analysis: Analysis, outcome: ActionOut
     counts = not outcome.reused and outcome.status in (ActionStatus.SUCCEEDED, ActionStatus.FAILED)
     with session_scope(engine) as session:
         if counts and analysis.entry_id is not None:
-            record_outcome(session, analysis.entry_id, success=resolved)
+            action = analysis.action.name if analysis.action else None
+            record_outcome(session, analysis.entry_id, success=resolved, action=action)
         if resolved:
             note = f"{outcome.action} on {outcome.target} succeeded and was verified"
             set_status(session, analysis.incident_id, IncidentStatus.RESOLVED, note=note)

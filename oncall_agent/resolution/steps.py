@@ -74,7 +74,7 @@ def assess_incident(
     with session_scope(engine) as session:
         if not claim_for_resolution(session, incident_id):
             return None
-    analysis = analyze_incident(engine, incident_id, service_vars)
+    analysis = analyze_incident(engine, incident_id, service_vars, allowed)
     if advisor is not None:
         from oncall_agent.llm.review import review_analysis
 

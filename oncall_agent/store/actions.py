@@ -30,6 +30,7 @@ def reserve_action(
     params_hash: str,
     triggered_by: str,
     dry_run: bool = False,
+    confidence: float | None = None,
 ) -> ActionRun:
     """Store the action run under its key before any side effect; DuplicateAction if it exists."""
     run = ActionRun(
@@ -43,6 +44,7 @@ def reserve_action(
         status=ActionStatus.PENDING.value,
         triggered_by=triggered_by,
         dry_run=dry_run,
+        confidence=confidence,
     )
     savepoint = session.begin_nested()
     try:

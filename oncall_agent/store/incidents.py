@@ -99,7 +99,7 @@ def _learn_recurrence(session: Session, row: Incident) -> None:
     assert row.id is not None
     run = mark_did_not_hold(session, row.id)
     if run is not None and run.knowledge_entry_id is not None:
-        record_outcome(session, run.knowledge_entry_id, success=False)
+        record_outcome(session, run.knowledge_entry_id, success=False, action=run.action)
     audit(
         session,
         "recurrence",

@@ -16,12 +16,12 @@ from oncall_agent.knowledge.spec import KnowledgeEntrySpec
 from oncall_agent.knowledge.templates import learned_key, template_pattern
 from oncall_agent.models import ActionSpec, AutonomyMode, RiskClass
 from oncall_agent.store.audit import audit
-from oncall_agent.store.tables import KnowledgeEntry, utcnow
+from oncall_agent.store.tables import ActionOutcomeCount, KnowledgeEntry, utcnow
 
 # What a person or a file defines; successes/failures are observed, never overwritten by import.
 _CONTENT_FIELDS = (
     "title", "description", "patterns", "services", "categories", "tags",
-    "solution", "action", "risk", "autonomy",
+    "solution", "action", "risk", "autonomy", "alternatives",
 )  # fmt: skip
 
 
@@ -85,6 +85,12 @@ def add_entry(session: Session, spec: KnowledgeEntrySpec, origin: str = "human")
     return row
 
 
+def _stored(row: KnowledgeEntry, name: str) -> Any:
+    """A content field of ROW as a spec would give it (rows from before alternatives hold None)."""
+    value = getattr(row, name)
+    return [] if name == "alternatives" and value is None else value
+
+
 def upsert_entries(
     session: Session, specs: list[KnowledgeEntrySpec], origin: str = "import"
 ) -> tuple[int, int]:
@@ -97,7 +103,7 @@ def upsert_entries(
             created += 1
             continue
         content = _content(spec)
-        if any(getattr(row, name) != value for name, value in content.items()):
+        if any(_stored(row, name) != value for name, value in content.items()):
             for name, value in content.items():
                 setattr(row, name, value)
             row.updated_at = utcnow()
@@ -111,7 +117,8 @@ def to_spec(row: KnowledgeEntry) -> KnowledgeEntrySpec:
     """The validated spec of a stored entry."""
     data = {name: getattr(row, name) for name in _CONTENT_FIELDS}
     data.update(key=row.key, successes=row.successes, failures=row.failures)
-    data.update({name: data[name] or [] for name in ("patterns", "services", "categories", "tags")})
+    lists = ("patterns", "services", "categories", "tags", "alternatives")
+    data.update({name: data[name] or [] for name in lists})
     try:
         return KnowledgeEntrySpec.model_validate(data)
     except ValidationError as exc:
@@ -120,8 +127,10 @@ def to_spec(row: KnowledgeEntry) -> KnowledgeEntrySpec:
         ) from exc
 
 
-def record_outcome(session: Session, entry_id: int, success: bool) -> None:
-    """Add one success or failure to an entry, atomically in SQL (no read-modify-write)."""
+def record_outcome(
+    session: Session, entry_id: int, success: bool, action: str | None = None
+) -> None:
+    """Add one success or failure to an entry (and to ACTION's own record), atomically in SQL."""
     column = KnowledgeEntry.successes if success else KnowledgeEntry.failures
     stmt = (
         update(KnowledgeEntry)
@@ -132,6 +141,46 @@ def record_outcome(session: Session, entry_id: int, success: bool) -> None:
     )
     if not session.exec(stmt).rowcount:
         raise StoreError(f"knowledge entry id {entry_id} does not exist")
+    if action:
+        record_action_outcome(session, entry_id, action, success)
+
+
+def _upsert_action_count(session: Session, entry_id: int, action: str) -> None:
+    """Make sure ACTION's record row exists (race-safe: ON CONFLICT DO NOTHING)."""
+    dialect = session.get_bind().dialect.name
+    stmt: Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(ActionOutcomeCount).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(ActionOutcomeCount).on_conflict_do_nothing()
+    else:
+        raise StoreError(f"unsupported database {dialect!r}; use SQLite or PostgreSQL")
+    session.execute(
+        stmt.values(
+            knowledge_entry_id=entry_id, action=action, successes=0, failures=0, updated_at=utcnow()
+        )
+    )
+
+
+def record_action_outcome(session: Session, entry_id: int, action: str, success: bool) -> None:
+    """Add one success or failure to one action of an entry (an A/B arm), atomically in SQL."""
+    _upsert_action_count(session, entry_id, action)
+    column = ActionOutcomeCount.successes if success else ActionOutcomeCount.failures
+    session.execute(
+        update(ActionOutcomeCount)
+        .where(
+            col(ActionOutcomeCount.knowledge_entry_id) == entry_id,
+            col(ActionOutcomeCount.action) == action,
+        )
+        .values({column: column + 1, ActionOutcomeCount.updated_at: utcnow()})
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def action_records(session: Session, entry_id: int) -> dict[str, tuple[int, int]]:
+    """Per action of an entry, its (successes, failures); actions never tried are absent."""
+    query = select(ActionOutcomeCount).where(ActionOutcomeCount.knowledge_entry_id == entry_id)
+    return {row.action: (row.successes, row.failures) for row in session.exec(query).all()}
 
 
 def _learned_spec(

@@ -110,6 +110,8 @@ class KnowledgeEntry(SQLModel, table=True):
     origin: str = Field(default="seed", max_length=30)
     created_at: datetime = _ts(default_now=True)
     updated_at: datetime = _ts(default_now=True)
+    # Other actions that fix the same problem (ActionSpec dicts); the agent A/B-tests them.
+    alternatives: list[dict[str, Any]] | None = _json(list)
 
 
 class ActionRun(SQLModel, table=True):
@@ -136,6 +138,8 @@ class ActionRun(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     started_at: datetime = _ts(default_now=True)
     finished_at: datetime | None = _ts()
+    # The confidence that led to this run: the report's calibration compares it with outcomes.
+    confidence: float | None = None
 
 
 class AuditEvent(SQLModel, table=True):
@@ -267,4 +271,45 @@ class LLMUsageRow(SQLModel, table=True):
 
     day: str = Field(primary_key=True, max_length=10)
     tokens: int = 0
+
+
+class FeedbackRow(SQLModel, table=True):
+    """A person's verdict on what the agent (or a person) did for an incident; latest wins."""
+
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    verdict: str = Field(max_length=10)  # "correct" | "wrong"
+    solution: str | None = Field(default=None, sa_column=Column(Text))
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    actor: str = Field(max_length=200)
+    at: datetime = _ts(default_now=True, index=True)
+
+
+class FalsePositive(SQLModel, table=True):
+    """A fingerprint that must not open incidents for one source, until a person undoes it."""
+
+    __tablename__ = "false_positives"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(index=True, max_length=64)
+    source: str = Field(default="", max_length=500)
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id")
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(max_length=200)
+    created_at: datetime = _ts(default_now=True, index=True)
+    undone_at: datetime | None = _ts()
+    undone_by: str | None = Field(default=None, max_length=200)
+
+
+class ActionOutcomeCount(SQLModel, table=True):
+    """Verified successes and failures of one action of one knowledge entry (an A/B arm)."""
+
+    __tablename__ = "action_outcomes"
+
+    knowledge_entry_id: int = Field(foreign_key="knowledge_entries.id", primary_key=True)
+    action: str = Field(primary_key=True, max_length=100)
+    successes: int = 0
+    failures: int = 0
     updated_at: datetime = _ts(default_now=True)
