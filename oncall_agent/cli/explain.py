@@ -8,7 +8,6 @@ import typer
 
 from oncall_agent.cli.common import console, friendly_errors, store_engine
 from oncall_agent.errors import ConfigError
-from oncall_agent.llm.config import ENV_BASE_URL, ENV_MODEL, settings_from_env
 
 
 @friendly_errors
@@ -17,6 +16,8 @@ def explain(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
     """Ask the configured model (ONCALL_LLM_*) what the incident is; it can only pick KB entries."""
+    from oncall_agent.llm.config import ENV_BASE_URL, ENV_MODEL, settings_from_env
+
     settings = settings_from_env()
     if settings is None:
         raise ConfigError(

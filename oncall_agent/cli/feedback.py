@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from oncall_agent.cli.common import console, friendly_errors, store_session
 from oncall_agent.errors import ConfigError
-from oncall_agent.learning.false_positives import mark_false_positive, undo_false_positive
-from oncall_agent.learning.feedback import Verdict, correction_of, record_feedback
+
+if TYPE_CHECKING:
+    from oncall_agent.learning.feedback import Verdict
 
 
 def _verdict(correct: bool, wrong: bool) -> Verdict:
     """The one verdict the flags give; both or neither is a usage error."""
+    from oncall_agent.learning.feedback import Verdict
+
     if correct == wrong:
         raise ConfigError("give exactly one of --correct or --wrong")
     return Verdict.CORRECT if correct else Verdict.WRONG
@@ -27,6 +32,8 @@ def feedback(
     by: str = typer.Option("", "--by", envvar="USER", help="Who gives the feedback"),
 ) -> None:
     """Say whether the incident's recorded solution was right; retraining uses the latest word."""
+    from oncall_agent.learning.feedback import correction_of, record_feedback
+
     verdict = _verdict(correct, wrong)
     with store_session() as session:
         record_feedback(
@@ -37,7 +44,6 @@ def feedback(
     console.print(
         f"incident #{incident_id}: feedback '{verdict.value}' stored; retraining will learn "
         f"that {fix} {'works' if success else 'does not work'}",
-        markup=False,
         soft_wrap=True,
     )
 
@@ -50,6 +56,8 @@ def false_positive(
     by: str = typer.Option("", "--by", envvar="USER", help="Who decides"),
 ) -> None:
     """Mark an incident a false positive: its kind stops opening incidents for its source."""
+    from oncall_agent.learning.false_positives import mark_false_positive, undo_false_positive
+
     actor = by or "human"
     with store_session() as session:
         if undo:
@@ -57,7 +65,6 @@ def false_positive(
             console.print(
                 f"incident #{incident_id}: false-positive mark lifted; its fingerprint opens "
                 "incidents again",
-                markup=False,
                 soft_wrap=True,
             )
             return
@@ -66,7 +73,6 @@ def false_positive(
             f"incident #{incident_id} closed as a false positive; fingerprint {mark.fingerprint} "
             f"no longer opens incidents for {mark.source or 'its source'} "
             f"(undo: oncall false-positive {incident_id} --undo)",
-            markup=False,
             soft_wrap=True,
         )
 

@@ -8,8 +8,6 @@ import typer
 
 from oncall_agent.cli.common import console, friendly_errors, store_session
 from oncall_agent.errors import ConfigError
-from oncall_agent.learning.report import build_report
-from oncall_agent.learning.report_render import render_markdown
 
 
 @friendly_errors
@@ -20,6 +18,9 @@ def report(
     """MTTR, automation, success per action and entry, false positives, calibration, drift."""
     if days < 1:
         raise ConfigError(f"--days must be at least 1, got {days}")
+    from oncall_agent.learning.report import build_report
+    from oncall_agent.learning.report_render import render_markdown
+
     with store_session() as session:
         result = build_report(session, days=days)
     if as_json:
@@ -27,7 +28,7 @@ def report(
             json.dumps(result.model_dump(mode="json"), indent=2)
         )  # plain print: rich would wrap and colour the JSON
         return
-    console.print(render_markdown(result), markup=False, highlight=False)
+    console.print(render_markdown(result))
 
 
 def register(app: typer.Typer) -> None:

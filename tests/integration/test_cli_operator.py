@@ -22,7 +22,7 @@ from oncall_agent.store.engine import get_engine, session_scope
 
 runner = CliRunner()
 PROJECT = Path(__file__).resolve().parents[2]
-HEAVY = ("prefect", "sklearn", "scipy", "alembic")
+HEAVY = ("prefect", "sklearn", "scipy", "numpy", "alembic", "openai", "hyperscan")
 
 
 @pytest.fixture
@@ -64,7 +64,9 @@ def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Comp
     )
 
 
-@pytest.mark.parametrize("args", [["--help"], ["incidents"], ["kb", "list"], ["show", "1"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["incidents"], ["kb", "list"], ["show", "1"], ["report"], ["approvals"]]
+)
 def test_store_commands_never_import_prefect_or_sklearn(args: list[str], tmp_path: Path) -> None:
     """Commands that only read the store start without Prefect, scikit-learn, SciPy or Alembic."""
     db = tmp_path / "s.db"
