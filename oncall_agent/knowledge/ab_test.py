@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 from pydantic import BaseModel
 
 from oncall_agent.knowledge.confidence import DEFAULT_MODEL, ConfidenceModel
@@ -55,6 +54,8 @@ def probability_best(
     """Per arm, the Monte Carlo probability that its success rate is the highest of all arms."""
     if not arms:
         return {}
+    import numpy as np  # only `kb stats` needs it; resolutions and the CLI start without it
+
     generator = np.random.default_rng(seed)
     samples = np.stack(
         [
