@@ -1,8 +1,8 @@
 """The detector: turns log events into detections (pattern, template, fingerprint, title).
 
 Events are matched in batches through the pattern set's engine (see `engine`), which answers
-exactly as `PatternSet.match` would; templates come from a cache that masks each shape of line
-once (see `template_cache`).
+exactly as `PatternSet.match` would; templates come from `templating`: the header learned from
+the event's file cut off, the body masked (each shape of line once), then mined into clusters.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from functools import lru_cache
 
 from oncall_agent.detection.alert import AlertPattern
 from oncall_agent.detection.engine import MatchEngine
-from oncall_agent.detection.fingerprint import TEMPLATE_LIMIT, fingerprint
-from oncall_agent.detection.masking import mask
+from oncall_agent.detection.fingerprint import fingerprint
 from oncall_agent.detection.patterns import PatternSet
-from oncall_agent.detection.template_cache import shared_cache
+from oncall_agent.detection.templating import Templater
 from oncall_agent.models import Detection, LogEvent, Severity
 
 TITLE_LIMIT = 200
@@ -52,7 +51,7 @@ class Detector:
         """Use PATTERN_SET (compiled once by the caller) through ENGINE (default: its own)."""
         self.pattern_set = pattern_set
         self._engine = engine
-        self._templates = shared_cache(mask)
+        self._templates = Templater()
 
     @property
     def engine(self) -> MatchEngine:
@@ -86,7 +85,7 @@ class Detector:
 
     def _describe(self, event: LogEvent, pattern: AlertPattern) -> Detection:
         """The Detection of EVENT alerting with PATTERN."""
-        template = self._templates.template(event.message)[:TEMPLATE_LIMIT]
+        template = self._templates.template(event)
         digest, title = _fingerprint_and_title(
             pattern.category, pattern.title, template, event.service
         )
