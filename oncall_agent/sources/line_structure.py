@@ -37,9 +37,11 @@ _TIMESTAMP_FORMS = (
     rf"{_HMS}",  # a time alone
     r"\d{10}(?:\d{3}|\.\d{1,9})?",  # Unix time in seconds or milliseconds
 )
-TIMESTAMP = re.compile(
-    r"\[?(?:" + "|".join(_TIMESTAMP_FORMS) + r")\]?,?(?=[\s|:\]-]|$)"
-)  # fmt: skip
+_STAMP = r"\[?(?:{})\]?,?(?=[\s|:\]-]|$)"
+TIMESTAMP = re.compile(_STAMP.format("|".join(_TIMESTAMP_FORMS)))
+# Each form alone: a learned header names only the forms its file uses (one form is ~5x faster
+# to match than the whole alternation).
+_FORMS = tuple(re.compile(_STAMP.format(form)) for form in _TIMESTAMP_FORMS)
 _LEVELS = (
     r"TRACE|DEBUG|FINE|FINER|FINEST|CONFIG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL"
     r"|CRITICAL|CRIT|ALERT|EMERG|EMERGENCY|PANIC"
@@ -57,7 +59,7 @@ _CLASS_REGEX = {
     "C": rf"[^ \t\n]*[^ \t\n:]:{_FIELD_END}",
     "W": r"[^ \t\n]+",
 }
-MAX_FIELDS = 8
+MAX_FIELDS = 12
 SAMPLE_LINES = 200
 AGREEMENT = 0.6  # share of sampled lines that must agree on a header field
 _OPEN_CLOSE = {"[": "]", "(": ")", "{": "}", "<": ">"}
@@ -66,10 +68,17 @@ _HOSTLIKE = re.compile(r"[a-z0-9][a-z0-9.-]*|[\w.-]*\d[\w.-]*")
 
 @dataclass(frozen=True)
 class Field:
-    """One field at the start of a line: its class and where it ends."""
+    """One field at the start of a line: its class, where it ends, and for a timestamp the
+    index of its form in _TIMESTAMP_FORMS."""
 
     kind: str
     end: int
+    form: int = -1
+
+
+def _form(text: str, position: int) -> int:
+    """The index of the first timestamp form that matches TEXT at POSITION."""
+    return next(i for i, form in enumerate(_FORMS) if form.match(text, position))
 
 
 def _bracket_end(text: str, start: int) -> int:
@@ -108,8 +117,9 @@ def _bracket_kind(inner: str) -> str:
     return "N" if inner.isdigit() else "B"
 
 
-def fields(text: str, limit: int = MAX_FIELDS) -> list[Field]:
-    """The classes of the first LIMIT fields of TEXT's first line."""
+def fields(text: str, limit: int = MAX_FIELDS, forms: bool = False) -> list[Field]:
+    """The classes of the first LIMIT fields of TEXT's first line (with FORMS, which form
+    each timestamp is written in)."""
     found: list[Field] = []
     position, size = 0, len(text)
     while len(found) < limit:
@@ -119,7 +129,7 @@ def fields(text: str, limit: int = MAX_FIELDS) -> list[Field]:
             break
         stamp = TIMESTAMP.match(text, position)
         if stamp:
-            found.append(Field("T", stamp.end()))
+            found.append(Field("T", stamp.end(), _form(text, position) if forms else -1))
             position = stamp.end()
             continue
         end = _bracket_end(text, position) if text[position] in _OPEN_CLOSE else -1
@@ -186,18 +196,19 @@ def _units(kinds: str) -> list[str]:
     return units
 
 
-def _compile(kinds: str) -> re.Pattern[str]:
+def _compile(kinds: str, stamp: str) -> re.Pattern[str]:
     """The regex of a layout: each unit optional, nested, so a line strips the units that fit."""
+    regexes = {**_CLASS_REGEX, "T": stamp}
     pattern = ""
     for unit in reversed(_units(kinds)):
-        body = r"[ \t]+".join(f"(?:{_CLASS_REGEX[k]})" for k in unit)
+        body = r"[ \t]+".join(f"(?:{regexes[k]})" for k in unit)
         pattern = f"(?:[ \\t]*{body}{pattern})?"
     return re.compile(pattern)
 
 
 def learn_layout(lines: Iterable[str]) -> HeaderLayout:
     """The header most of LINES share (at most SAMPLE_LINES of them are read)."""
-    rows = [fields(line) for line in _sample(lines)]
+    rows = [fields(line, forms=True) for line in _sample(lines)]
     kinds, alive = "", rows
     for position in range(MAX_FIELDS):
         counts = Counter(row[position].kind for row in alive if len(row) > position)
@@ -211,7 +222,9 @@ def learn_layout(lines: Iterable[str]) -> HeaderLayout:
     kinds = kinds.rstrip("W")
     if "T" not in kinds and "L" not in kinds:
         return HeaderLayout("", None)
-    return HeaderLayout(kinds, _compile(kinds))
+    used = Counter(f.form for row in alive for f in row[: len(kinds)] if f.kind == "T")
+    stamp = _STAMP.format("|".join(_TIMESTAMP_FORMS[i] for i, _ in used.most_common()))
+    return HeaderLayout(kinds, _compile(kinds, stamp))
 
 
 def _sample(lines: Iterable[str]) -> list[str]:
