@@ -47,11 +47,22 @@ def build_title(pattern: AlertPattern, template: str, service: str) -> str:
 class Detector:
     """Matches events against a compiled pattern set and describes the matches."""
 
-    def __init__(self, pattern_set: PatternSet, engine: MatchEngine | None = None) -> None:
-        """Use PATTERN_SET (compiled once by the caller) through ENGINE (default: its own)."""
+    def __init__(
+        self,
+        pattern_set: PatternSet,
+        engine: MatchEngine | None = None,
+        templater: Templater | None = None,
+    ) -> None:
+        """Use PATTERN_SET (compiled once by the caller) through ENGINE (default: its own);
+        TEMPLATER's clusters (default: new ones) turn events into templates."""
         self.pattern_set = pattern_set
         self._engine = engine
-        self._templates = Templater()
+        self._templates = templater or Templater()
+
+    def remember(self, service: str, template: str) -> None:
+        """Know TEMPLATE (an incident's, from an earlier run) as a kind of SERVICE's events,
+        so that lines of that kind keep its fingerprint even if this run meets a variant first."""
+        self._templates.miner(service).add(template)
 
     @property
     def engine(self) -> MatchEngine:
