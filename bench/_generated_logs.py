@@ -4,9 +4,13 @@ Nothing in the agent was written for these: each system gets a header assembled 
 (time form, host, pid, level style, thread, component, separators) and message templates
 assembled at random from a vocabulary, with variable fields of many kinds (numbers, ids,
 addresses, paths, durations, and plain words such as user or table names that no masking rule
-can recognise). Some templates are siblings that differ in one word, as real events do (started /
-stopped). The truth of each line is the template it was made from. Seeded: every run makes the
-same files.
+can recognise). A quarter of the templates have a sibling that differs in one constant word at
+a random position, as real events do (started / stopped). The truth of each line is the
+template it was made from. Seeded: every run makes the same files.
+
+An earlier version changed only the verb, always the second token, which the miner's two-token
+prefix tree separates by construction; siblings now differ anywhere, which is harder for every
+parser (Drain3 included) and not shaped like the miner.
 """
 
 from __future__ import annotations
@@ -163,10 +167,12 @@ def _template(rng: random.Random) -> Template:
 
 
 def _sibling(rng: random.Random, template: Template) -> Template:
-    """TEMPLATE with its verb changed: another kind of event that reads almost the same."""
+    """TEMPLATE with one constant word changed, anywhere in it: another kind of event that reads
+    almost the same (a verb: started / stopped, or any other word)."""
     parts = list(template.parts)
-    index = next(i for i, part in enumerate(parts) if part in VERBS)
-    parts[index] = rng.choice([v for v in VERBS if v != parts[index]])
+    index = rng.choice([i for i, part in enumerate(parts) if part is not None])
+    pool = VERBS if parts[index] in VERBS else WORDS
+    parts[index] = rng.choice([word for word in pool if word != parts[index]])
     return Template(parts, template.fields)
 
 
