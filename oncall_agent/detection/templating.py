@@ -11,11 +11,12 @@ changes while the cluster's template generalises.
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 
 from oncall_agent.detection.fingerprint import TEMPLATE_LIMIT
 from oncall_agent.detection.masking import mask_text
 from oncall_agent.detection.miner import TemplateMiner
-from oncall_agent.detection.template_cache import shared_cache
+from oncall_agent.detection.template_cache import TemplateCache, shared_cache
 from oncall_agent.models import LogEvent
 from oncall_agent.sources.line_structure import HeaderLayout, layout_of_file
 from oncall_agent.sources.parsing import split_header
@@ -30,11 +31,22 @@ def layout_of(event: LogEvent) -> HeaderLayout | None:
 
 def masked_body(message: str, layout: HeaderLayout | None = None) -> str:
     """MESSAGE without its header, masked (an access line's kind kept in front)."""
-    kind, body = split_header(message, layout)
-    if not body:
-        return kind
-    template = shared_cache(mask_text).template(body)
-    return f"{kind} {template}" if kind else template
+    return _line_cache(layout).template(message)
+
+
+@lru_cache(maxsize=64)
+def _line_cache(layout: HeaderLayout | None) -> TemplateCache:
+    """Templates of whole lines under LAYOUT: lines that differ only in digits (their times,
+    pids) skip cutting the header too; a miss still reuses the body's cached template."""
+
+    def cut_and_mask(message: str) -> str:
+        kind, body = split_header(message, layout)
+        if not body:
+            return kind
+        template = shared_cache(mask_text).template(body)
+        return f"{kind} {template}" if kind else template
+
+    return TemplateCache(cut_and_mask)
 
 
 class Templater:
