@@ -24,7 +24,7 @@ SIMILARITY = 0.6  # share of a cluster's constant tokens a message must agree wi
 PREFIX_DEPTH = 2  # leading tokens that route a message in the tree
 MAX_CHILDREN = 100  # a node with this many children routes further tokens as wildcards
 MAX_CLUSTERS = 20000  # beyond this, messages keep their masked template (memory stays bounded)
-EXACT_LIMIT = 200000  # remembered masked messages
+EXACT_LIMIT = 50000  # remembered masked messages
 
 
 def _variable(token: str) -> bool:

@@ -21,7 +21,7 @@ from oncall_agent.models import LogEvent
 from oncall_agent.sources.line_structure import HeaderLayout, layout_of_file
 from oncall_agent.sources.parsing import split_header
 
-MAX_MINERS = 4096  # services with their own miner; past this, one miner serves the rest
+MAX_MINERS = 512  # services with their own miner; past this, one miner serves the rest
 
 
 def layout_of(event: LogEvent) -> HeaderLayout | None:

@@ -288,9 +288,8 @@ def split_header(text: str, layout: HeaderLayout | None = None) -> tuple[str, st
     found = ACCESS.match(text)
     if found is not None:
         return access_label(found), ""
-    if layout is not None and layout.regex is not None:
-        end = layout.header_end(text)
-    else:
+    end = layout.header_end(text) if layout is not None and layout.regex is not None else 0
+    if end == 0:  # no layout, or a line unlike the file's first ones (another writer's)
         known = _match(text)
         end = known[1].end() if known is not None else line_header_end(text)
     body = text[end:].lstrip(" \t")

@@ -10,7 +10,7 @@ from oncall_agent.detection.detector import Detector
 from oncall_agent.detection.patterns import default_pattern_set
 from oncall_agent.models import LogEvent
 from oncall_agent.sources.line_structure import layout_of_file, learn_layout, line_header_end
-from oncall_agent.sources.parsing import parse_line
+from oncall_agent.sources.parsing import parse_line, split_header
 
 # Header formats written for this test, each with a few lines (no parser exists for them).
 FORMATS = {
@@ -83,3 +83,10 @@ def test_a_file_without_a_header_learns_none(tmp_path: Path) -> None:
     layout = layout_of_file(str(path))
     assert layout.kinds == ""
     assert layout.header_end("disk full: sda") == 0
+
+
+def test_a_line_unlike_the_learned_header_is_read_alone() -> None:
+    """A line in another format than the file's first lines still loses its own header."""
+    layout = learn_layout(_lines(FORMATS["pipes"]))
+    other = "2024-05-01T10:00:00Z ERROR [worker-2] queue is stuck"
+    assert split_header(other, layout) == ("", "queue is stuck")
