@@ -4,11 +4,14 @@ Masking replaces the values it recognises (numbers, ids, addresses, paths); what
 recognise (a user name, a table, a word chosen at run time) still differs between two lines of
 one kind. The miner groups masked messages the way Drain does (He et al., ICWS 2017): messages
 of equal token count, routed through a short prefix tree of their first tokens, join the most
-similar cluster of their leaf if enough of their tokens agree with its template; positions
-where members differ become `<*>`. Two changes from Drain: a token holding a placeholder is
-routed as a wildcard and counts as agreeing with any other placeholder, and a message that was
-seen before goes straight to its cluster (most lines repeat exactly once masked), which also
-keeps a message in the cluster it first joined.
+similar cluster of their leaf if enough of their constant tokens agree with its template;
+positions where members differ become `<*>`. Changes from Drain: a token holding a placeholder
+is routed as a wildcard, and a placeholder against a placeholder neither agrees nor differs
+(similarity counts only the template's constant tokens, so `<UUID>` padding cannot pull two
+events together); a message seen before goes straight to its cluster (most lines repeat
+exactly once masked), which also keeps it in the cluster it first joined. The tree routes by
+two tokens, as the Drain paper's depth 4 does (Drain3's code routes by one: measured worse on
+real logs, see bench/README.md).
 
 A cluster's `key` is the masked template of its first message and never changes, so an
 incident fingerprinted from it stays one incident while the cluster's template generalises.
