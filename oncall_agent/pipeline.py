@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -15,7 +16,11 @@ from oncall_agent.settings import get_settings
 from oncall_agent.sources.base import EventSource
 from oncall_agent.store.cursors import load_cursor, save_cursor
 from oncall_agent.store.engine import session_scope
-from oncall_agent.store.incidents import IncidentChange, open_or_update_incident
+from oncall_agent.store.incidents import (
+    IncidentChange,
+    open_or_update_incident,
+    recent_templates,
+)
 from oncall_agent.store.patterns import load_pattern_set
 
 
@@ -57,6 +62,9 @@ def scan_source(
         cursor = load_cursor(session, source_key)
         # One query per run: marks made during the run apply from the next run on.
         false_positives = active_false_positives(session)
+        since = datetime.now(UTC) - timedelta(seconds=settings.reopen_window_s)
+        for service, template in recent_templates(session, since):
+            detector.remember(service, template)
     while True:
         # The detector's engine picks, chunk by chunk, the lines that may alert: only those
         # become events; the rest are consumed (and counted) without per-line work.

@@ -1,8 +1,8 @@
 """The detector: turns log events into detections (pattern, template, fingerprint, title).
 
 Events are matched in batches through the pattern set's engine (see `engine`), which answers
-exactly as `PatternSet.match` would; templates come from a cache that masks each shape of line
-once (see `template_cache`).
+exactly as `PatternSet.match` would; templates come from `templating`: the header learned from
+the event's file cut off, the body masked (each shape of line once), then mined into clusters.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from functools import lru_cache
 
 from oncall_agent.detection.alert import AlertPattern
 from oncall_agent.detection.engine import MatchEngine
-from oncall_agent.detection.fingerprint import TEMPLATE_LIMIT, fingerprint
-from oncall_agent.detection.masking import mask
+from oncall_agent.detection.fingerprint import fingerprint
 from oncall_agent.detection.patterns import PatternSet
-from oncall_agent.detection.template_cache import shared_cache
+from oncall_agent.detection.templating import Templater
 from oncall_agent.models import Detection, LogEvent, Severity
 
 TITLE_LIMIT = 200
@@ -48,11 +47,22 @@ def build_title(pattern: AlertPattern, template: str, service: str) -> str:
 class Detector:
     """Matches events against a compiled pattern set and describes the matches."""
 
-    def __init__(self, pattern_set: PatternSet, engine: MatchEngine | None = None) -> None:
-        """Use PATTERN_SET (compiled once by the caller) through ENGINE (default: its own)."""
+    def __init__(
+        self,
+        pattern_set: PatternSet,
+        engine: MatchEngine | None = None,
+        templater: Templater | None = None,
+    ) -> None:
+        """Use PATTERN_SET (compiled once by the caller) through ENGINE (default: its own);
+        TEMPLATER's clusters (default: new ones) turn events into templates."""
         self.pattern_set = pattern_set
         self._engine = engine
-        self._templates = shared_cache(mask)
+        self._templates = templater or Templater()
+
+    def remember(self, service: str, template: str) -> None:
+        """Know TEMPLATE (an incident's, from an earlier run) as a kind of SERVICE's events,
+        so that lines of that kind keep its fingerprint even if this run meets a variant first."""
+        self._templates.miner(service).add(template)
 
     @property
     def engine(self) -> MatchEngine:
@@ -86,7 +96,7 @@ class Detector:
 
     def _describe(self, event: LogEvent, pattern: AlertPattern) -> Detection:
         """The Detection of EVENT alerting with PATTERN."""
-        template = self._templates.template(event.message)[:TEMPLATE_LIMIT]
+        template = self._templates.template(event)
         digest, title = _fingerprint_and_title(
             pattern.category, pattern.title, template, event.service
         )

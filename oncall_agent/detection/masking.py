@@ -14,16 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from oncall_agent.sources.line_structure import HeaderLayout
 from oncall_agent.sources.parsing import split_header
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*"
-# Top-level domains that do not look like file extensions or Java packages (no io, py, sh).
-_TLD = (
-    r"(?:(?:com|net|org|edu|gov|mil|info|biz|local|localdomain|internal|lan|corp|intra|cluster)"
-    r"(?:\.[a-z]{2})?|cn|de|uk|jp|ru|fr|nl|br|au|ca|it|es|se|pl|kr|tw|hk|ch|at|be|cz|dk|fi|om)"
-)
-
 # Timestamps that start with a day or month name ("Sun Dec 04 04:47:44 2005", "Jun 14 15:16:01").
 _NAMED_TIMESTAMP = re.compile(
     rf"(?:{_DAY},? )?{_MONTH} +\d{{1,2}},? \d{{2}}:\d{{2}}:\d{{2}}(?:[.,]\d+)?(?: \d{{4}})?"
@@ -47,10 +42,14 @@ _UUID = re.compile(r"\b[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\b", re.IGNORE
 _HEX_PREFIXED = re.compile(r"\b0x[0-9a-f]+\b", re.IGNORECASE)
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?!\.?\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{1,4}(?![\w:])", re.IGNORECASE)
+# A host name: dotted lower-case labels whose first holds a digit or a hyphen (db-7.prod.x.com,
+# ip-10-0-0-1.ec2.internal), a dotted name with a port, or localhost. Other dotted words
+# (example.com, spark.executor.memory, a Java package) may be keys or classes: when they vary
+# between lines of one kind, the template miner finds that out.
 _HOST = re.compile(
-    rf"(?<![\w.-])(?:localhost|(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+{_TLD})"
-    r"(?::\d{1,5})?(?![\w-]|\.[\w-])",
-    re.IGNORECASE,
+    r"(?<![\w.-])(?:localhost(?::\d{1,5})?"
+    r"|(?=[a-z0-9-]*[\d-])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9][a-z0-9-]*)*\.[a-z]{2,24}(?::\d{1,5})?"
+    r"|[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+:\d{1,5})(?![\w-]|\.[\w-])"
 )
 _PATH = re.compile(r"(?<![\w.:/<>-])(?:~|[A-Za-z]:)?/[\w.@%+~,-]+(?:/[\w.@%+~,-]*)*")
 _QUOTED = re.compile(r"'(?!<[A-Z]+>')[^'\s]{1,200}'|\"(?!<[A-Z]+>\")[^\"\s]{1,200}\"")
@@ -116,7 +115,7 @@ _RULES: tuple[tuple[re.Pattern[str], _Replacement, tuple[str, ...] | None], ...]
     (_EMAIL, "<EMAIL>", ("@",)),
     (_UUID, "<UUID>", ("-",)),
     (_HEX_PREFIXED, "<HEX>", ("0x", "0X")),
-    (_HOST, "<HOST>", (".", "localhost", "LOCALHOST", "Localhost")),
+    (_HOST, "<HOST>", (".", "localhost")),
     (_IPV4, "<IP>", (".",)),
     (_IPV6, "<IP>", (":",)),
     (_PATH, "<PATH>", ("/",)),
@@ -138,9 +137,10 @@ def mask_text(text: str) -> str:
     return text
 
 
-def mask(message: str) -> str:
-    """The template of a log MESSAGE: its body (header dropped) with variable parts masked."""
-    kind, body = split_header(message)
+def mask(message: str, layout: HeaderLayout | None = None) -> str:
+    """The template of a log MESSAGE: its body (header dropped, as LAYOUT says when given)
+    with variable parts masked."""
+    kind, body = split_header(message, layout)
     if not body:
         return kind
     template = mask_text(body)

@@ -117,7 +117,10 @@ class RuledDetector(Detector):
             chosen = [p for p in self._base if p.name not in disabled]
             if warnings and WARNING_LEVEL_PATTERN.name not in disabled:
                 chosen.append(WARNING_LEVEL_PATTERN)
-            detector = Detector(compile_patterns(chosen, self._suppressions))
+            # One templater for every service rule: templates are learned once per source.
+            detector = Detector(
+                compile_patterns(chosen, self._suppressions), templater=self._templates
+            )
             self._detectors[key] = detector
         return detector
 

@@ -23,7 +23,8 @@ _LEVEL_WORDS = r"TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVER
 _LEVEL = rf"(?P<level>{_LEVEL_WORDS})"
 # After a syslog timestamp: host, program (maybe a version, a facility, a pid), colon.
 _SYSLOG_REST = (
-    r" (?P<host>[\w.-]+) (?P<service>[A-Za-z][\w./-]*)(?: [\d.]+)?(?:\([^)]*\))?"
+    rf" (?!(?:{_LEVEL_WORDS})\b)(?P<host>[\w.-]+)"  # a level where a host would be: not syslog
+    r" (?P<service>[A-Za-z][\w./-]*)(?: [\d.]+)?(?:\([^)]*\))?"
     r"(?:\[(?P<pid>\d+)\])?: "
 )
 
@@ -109,9 +110,9 @@ FORMATS: tuple[LineFormat, ...] = (
     _format(  # 2015-10-18 18:01:47,978 INFO [main] org.apache...MRAppMaster: ... (log4j)
         "log4j", _ISO + r" " + _LEVEL + r" +\[(?P<thread>[^\]]*)\] " + _LOGGER + r": ",
     ),
-    _format(  # nova-api.log 2017-05-16 00:00:00.008 25746 INFO nova.x [req-... ] ...
+    _format(  # 2017-05-16 00:00:00.008 25746 INFO nova.x [req-... ] ...
         "openstack",
-        r"(?:\S+\.log\S* )?" + _ISO + r" (?P<pid>\d+) " + _LEVEL + r" " + _LOGGER
+        _ISO + r" (?P<pid>\d+) " + _LEVEL + r" " + _LOGGER
         + r" (?:\[[^\]]*\] )?",
     ),
     _format(  # 081109 203615 148 INFO dfs.DataNode$PacketResponder: ...

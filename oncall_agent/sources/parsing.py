@@ -4,8 +4,10 @@ A parser is chosen per source by name (`PARSER_NAMES`); "auto", the default, tak
 line starting with "{" and otherwise the first format of `log_formats.FORMATS` whose header
 matches. A line no format knows still gets a timestamp and a level found near its start. The
 message stays the whole line (samples show what was written); `split_header` gives the part
-that says what happened, which masking turns into the incident's template. Times without a zone
-are UTC, and so are zone names other than UTC/GMT (a log rarely says which offset they mean).
+that says what happened, which masking turns into the incident's template, with the header
+learned from the line's own file (`line_structure`) or, lacking one, a known format as a hint.
+Times without a zone are UTC, and so are zone names other than UTC/GMT (a log rarely says which
+offset they mean).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from oncall_agent.errors import ConfigError
+from oncall_agent.sources.line_structure import HeaderLayout, line_header_end
 from oncall_agent.sources.log_formats import (
     ACCESS,
     ACCESS_TIMESTAMP,
@@ -277,15 +280,17 @@ def parse_line(text: str, now: datetime | None = None, parser: str = "auto") -> 
     return _parse_known(text, known[0], known[1], now)
 
 
-def split_header(text: str) -> tuple[str, str]:
-    """(kind, body) of a line: the body is its message without the header (time, level, pid,
-    thread, logger); the kind is a header part that tells events apart (an access log's method,
-    route and status), kept as written. A line no format knows is all body."""
-    known = _match(text)
-    if known is None:
-        return "", text
-    line_format, found = known
-    if line_format is ACCESS:
+def split_header(text: str, layout: HeaderLayout | None = None) -> tuple[str, str]:
+    """(kind, body) of a line: the body is its message without the header (time, level, host,
+    pid, thread, logger); the kind is a header part that tells events apart (an access log's
+    method, route and status), kept as written. LAYOUT is the header learned from the line's
+    file; without one, a known format's header is the hint, else the line alone is read."""
+    found = ACCESS.match(text)
+    if found is not None:
         return access_label(found), ""
-    body = text[found.end() :]
+    end = layout.header_end(text) if layout is not None and layout.regex is not None else 0
+    if end == 0:  # no layout, or a line unlike the file's first ones (another writer's)
+        known = _match(text)
+        end = known[1].end() if known is not None else line_header_end(text)
+    body = text[end:].lstrip(" \t")
     return ("", body) if body.strip() else ("", text)

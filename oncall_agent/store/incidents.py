@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -245,3 +245,20 @@ def count_by_status(session: Session) -> dict[str, int]:
     for status in session.exec(select(Incident.status)).all():
         counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+def recent_templates(
+    session: Session, since: datetime, limit: int = 10000
+) -> list[tuple[str, str]]:
+    """(service, template) of active incidents and of those updated since SINCE, oldest first:
+    the kinds of events a detector should know before it reads on, so that a variant of one
+    keeps its fingerprint (and a recurrence reopens it)."""
+    rows = session.exec(
+        select(Incident.service, Incident.template)
+        .where(
+            or_(col(Incident.active_fingerprint).is_not(None), col(Incident.updated_at) >= since)
+        )
+        .order_by(col(Incident.first_seen), col(Incident.id))
+        .limit(limit)
+    ).all()
+    return [(service, template) for service, template in rows if template]

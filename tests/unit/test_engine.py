@@ -16,7 +16,7 @@ from oncall_agent.detection.engine import (
     build_engine,
     hyperscan_available,
 )
-from oncall_agent.detection.fingerprint import TEMPLATE_LIMIT, fingerprint
+from oncall_agent.detection.fingerprint import fingerprint
 from oncall_agent.detection.masking import mask
 from oncall_agent.detection.patterns import (
     DEFAULT_PATTERNS,
@@ -24,6 +24,7 @@ from oncall_agent.detection.patterns import (
     compile_patterns,
     default_pattern_set,
 )
+from oncall_agent.detection.templating import Templater, masked_body
 from oncall_agent.errors import ConfigError
 from oncall_agent.models import LogEvent
 from oncall_agent.sources.files import FileSource
@@ -55,7 +56,7 @@ TRICKY = [
 
 def _old_detections(events: list[LogEvent], pattern_set: PatternSet) -> list[tuple[object, ...]]:
     """What the line-by-line detector gave: PatternSet.match per event, then the level."""
-    found = []
+    found, templater = [], Templater()
     for event in events:
         pattern = pattern_set.match(event.message, event.service)
         name, category = (pattern.name, pattern.category) if pattern else (None, "error")
@@ -64,7 +65,7 @@ def _old_detections(events: list[LogEvent], pattern_set: PatternSet) -> list[tup
             name = f"level-{level.lower()}"
         if name is None:
             continue
-        template = mask(event.message)[:TEMPLATE_LIMIT]
+        template = templater.template(event)
         found.append((event.line_no, name, fingerprint(template, event.service, category)))
     return found
 
@@ -177,7 +178,6 @@ def test_every_error_level_a_parser_gives_is_selected() -> None:
 
 def test_template_cache_gives_what_masking_gives() -> None:
     """Templates reused across lines that differ in digits equal masking each line afresh."""
-    detector = Detector(default_pattern_set())
     rng = random.Random(7)
     lines = _loghub_lines()
     for _ in range(3):
@@ -186,7 +186,7 @@ def test_template_cache_gives_what_masking_gives() -> None:
         table = str.maketrans("0123456789", "".join(digits))
         for line in lines[::3]:
             varied = line.translate(table)
-            assert detector._templates.template(varied) == mask(varied), varied
+            assert masked_body(varied) == mask(varied), varied
 
 
 def _loghub_lines() -> list[str]:

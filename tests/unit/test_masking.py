@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oncall_agent.detection.fingerprint import fingerprint
-from oncall_agent.detection.masking import mask
+from oncall_agent.detection.masking import mask, mask_text
 
 # sha256 of "svc\x1ferror\x1fa <num>", first 40 hex digits.
 _PINNED = "6b08b15517790c1653a68195f99d6f88398b3bc4"
@@ -40,7 +40,7 @@ _PINNED = "6b08b15517790c1653a68195f99d6f88398b3bc4"
 )
 def test_mask_replaces_variable_parts(message: str, template: str) -> None:
     """Each kind of variable part becomes its placeholder; the words around it stay."""
-    assert mask(message) == template
+    assert mask_text(message) == template
 
 
 def test_lines_of_one_kind_share_a_template() -> None:
@@ -70,7 +70,7 @@ def test_the_log_header_is_not_part_of_the_template(line: str, template: str) ->
 
 
 def test_one_message_from_two_threads_and_loggers_shares_a_template() -> None:
-    """The same event logged by two threads and classes (LogHub Hadoop E35) is one kind."""
+    """The same event logged by two threads and classes is one kind."""
     first = (
         "2015-10-18 18:10:01,001 INFO [AsyncDispatcher event handler] a.job.impl.TaskAttemptImpl: "
         "Diagnostics report from attempt_1445144423722_0020_m_000002_0: Error: timeout"
