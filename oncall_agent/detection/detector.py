@@ -17,6 +17,7 @@ from oncall_agent.detection.masking import mask
 from oncall_agent.detection.patterns import PatternSet
 from oncall_agent.detection.template_cache import shared_cache
 from oncall_agent.models import Detection, LogEvent, Severity
+from oncall_agent.secrets import mask_secrets
 
 TITLE_LIMIT = 200
 # An event whose parsed level is one of these alerts even when no pattern matches its text
@@ -85,7 +86,8 @@ class Detector:
         ]
 
     def _describe(self, event: LogEvent, pattern: AlertPattern) -> Detection:
-        """The Detection of EVENT alerting with PATTERN."""
+        """The Detection of EVENT alerting with PATTERN (its secrets masked first)."""
+        event = _masked(event)
         template = self._templates.template(event.message)[:TEMPLATE_LIMIT]
         digest, title = _fingerprint_and_title(
             pattern.category, pattern.title, template, event.service
@@ -110,6 +112,16 @@ def _fingerprint_and_title(
     if len(what) > TITLE_LIMIT:
         what = what[: TITLE_LIMIT - 1] + "…"
     return fingerprint(template, service, category), f"{category}: {what} in {service}"
+
+
+def _masked(event: LogEvent) -> LogEvent:
+    """EVENT with secrets masked out of its message and attributes: nothing after sees them."""
+    message = mask_secrets(event.message)
+    attributes = {key: mask_secrets(f"{key}={value}")[len(key) + 1 :]
+                  for key, value in event.attributes.items()}  # fmt: skip
+    if message == event.message and attributes == event.attributes:
+        return event
+    return event.model_copy(update={"message": message, "attributes": attributes})
 
 
 def _by_level(event: LogEvent) -> AlertPattern | None:
