@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oncall_agent.cli.common import console, err_console, store_session
 from oncall_agent.errors import ConfigError, OncallError
+from oncall_agent.knowledge.admission import check_admissible
 from oncall_agent.knowledge.matcher import KnowledgeMatch, search_entries
 from oncall_agent.knowledge.promotion import suggest_promotion
 from oncall_agent.knowledge.spec import (
@@ -169,6 +170,7 @@ def add_command(
                 )
             ]
         with store_session() as session:
+            check_admissible(session, specs, str(file) if file is not None else "kb add")
             for spec in specs:
                 kb_store.add_entry(session, spec, origin="human")
         console.print(f"added {len(specs)} entries: {', '.join(s.key for s in specs)}")
@@ -196,6 +198,7 @@ def import_command(path: Path) -> None:
     def run() -> None:
         specs = load_entries_file(path)
         with store_session() as session:
+            check_admissible(session, specs, str(path))
             created, updated = kb_store.upsert_entries(session, specs, origin="import")
         unchanged = len(specs) - created - updated
         console.print(f"created {created}, updated {updated}, unchanged {unchanged}")

@@ -45,7 +45,7 @@ _CLIENT_FACTORIES: dict[str, tuple[str, Callable[..., Executor]]] = {
     "spark_resubmit": ("spark", SparkResubmitExecutor),
 }
 
-ACTION_NAMES = tuple(sorted(_FACTORIES))
+ACTION_NAMES = tuple(sorted({*_FACTORIES, *_CLIENT_FACTORIES}))
 
 
 def build_executor(
