@@ -83,4 +83,6 @@ def configured_actions(
     """The action names CONFIG allows at all (non-empty allow-list, or a configured client)."""
     allowed = {name for name, (field, _) in _REQUIRED.items() if getattr(config, field)}
     names = set(clients or {})
+    if not config.airflow_allowed_dags:
+        names.discard("airflow")  # deny by default: no DAG listed, no Airflow action
     return allowed | {a for a, (client, _) in _CLIENT_FACTORIES.items() if client in names}

@@ -45,16 +45,29 @@ class Analysis(BaseModel):
 
 
 def incident_fields(incident: Incident, service_vars: dict[str, dict[str, str]]) -> dict[str, str]:
-    """Values an action template may use: the incident's own fields plus its service's variables."""
-    fields = dict(incident.attributes or {})
-    fields |= {
-        "id": str(incident.id),
-        "service": incident.service,
-        "category": incident.category,
-        "severity": incident.severity,
-    }
-    fields.update(service_vars.get(incident.service, {}))
+    """Values an action template may use: the incident's targets plus its service's variables.
+
+    Targets are what configuration vouches for (sources.scope): a service or id a log line
+    merely claims is shown on the incident but never fills an action's parameters.
+    """
+    fields = dict(incident.targets or {})
+    fields |= {"id": str(incident.id), "category": incident.category, "severity": incident.severity}
+    if "service" in fields:
+        fields.update(service_vars.get(fields["service"], {}))
     return fields
+
+
+def _unscoped(incident: Incident) -> str:
+    """Why values the incident shows may be missing from its targets, for a problem message."""
+    targets = incident.targets or {}
+    claimed = {"service": incident.service, **(incident.attributes or {})}
+    names = sorted(k for k in claimed if k not in targets and k not in ("log_excerpt",))
+    if not names:
+        return ""
+    return (
+        f"; the log lines named {', '.join(names)} but their source may not act on them "
+        "(fix the source's service, services or target_attributes)"
+    )
 
 
 def _incident_text(incident: Incident) -> IncidentText:
@@ -101,5 +114,7 @@ def analyze_incident(
                     spec.action, incident_fields(incident, service_vars or {})
                 )
             except ConfigError as exc:
-                analysis.problems.append(f"the action of {row.key} cannot be filled in: {exc}")
+                analysis.problems.append(
+                    f"the action of {row.key} cannot be filled in: {exc}{_unscoped(incident)}"
+                )
         return analysis

@@ -63,6 +63,7 @@ def _absorb(session: Session, draft: IncidentDraft, sample_limit: int) -> int | 
     row.severity = _max_severity(row.severity, draft.severity)
     # The newest identifiers win: an action should target the latest failed run, not the first.
     row.attributes = {**(row.attributes or {}), **draft.attributes}
+    row.targets = {**(row.targets or {}), **draft.targets}
     session.add(row)
     session.flush()
     return row.id
@@ -126,6 +127,7 @@ def _insert(session: Session, draft: IncidentDraft, now: datetime) -> int:
         occurrences=draft.count,
         samples=list(draft.samples),
         attributes=dict(draft.attributes),
+        targets=dict(draft.targets),
         created_at=now,
         updated_at=now,
     )

@@ -43,6 +43,7 @@ def draft_for(message: str, category: str, service: str = "api") -> IncidentDraf
         last_seen=NOW,
         count=40,
         samples=[message],
+        targets={"service": service},  # as from a source configured with this service
     )
 
 
