@@ -75,6 +75,8 @@ class ActionStatus(StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     DRY_RUN = "dry_run"
+    # It ran and changed nothing (no file deleted, no session ended): never credited.
+    NO_EFFECT = "no_effect"
 
 
 class LogEvent(BaseModel):

@@ -71,9 +71,15 @@ def show(incident_id: int = typer.Argument(..., help="Incident id")) -> None:
         for run in runs_for_incident(session, incident_id):
             console.print(
                 f"action #{run.id} {run.action} {run.target}: {run.status} "
-                f"verified={run.verified} by {run.triggered_by}",
+                f"verified={run.verified} credit={run.credit or '-'} by {run.triggered_by}",
                 markup=False,
             )
+            # The output was masked and capped when stored; show it, so a no-op is visible.
+            for line in (run.output or "(no output)").splitlines():
+                console.print(f"    | {line}", markup=False)
+            detail = (run.verification or {}).get("detail")
+            if detail:
+                console.print(f"    verification: {detail}", markup=False)
         for event in audit_trail(session, incident_id):
             console.print(
                 f"  {event.at:%H:%M:%S} {event.actor} {event.kind} {event.details}", markup=False

@@ -70,8 +70,9 @@ class CleanupFilesExecutor(ConfiguredExecutor):
         failed = {path: why for path, why in skipped.items() if why.startswith("error")}
         lines = [f"deleted {len(deleted)} file(s), {freed} bytes, under {request.root}"]
         lines += [f"skipped {path}: {why}" for path, why in skipped.items()]
+        status = ActionStatus.SUCCEEDED if deleted else ActionStatus.NO_EFFECT
         return ActionResult(
-            status=ActionStatus.FAILED if failed else ActionStatus.SUCCEEDED,
+            status=ActionStatus.FAILED if failed else status,
             output=self._clean("\n".join(lines)),
             details={"deleted": deleted, "skipped": skipped, "bytes_freed": freed},
         )

@@ -11,6 +11,8 @@ import shlex
 import time
 from typing import Any
 
+import httpx
+
 from oncall_agent.errors import ActionError, ActionRejected
 from oncall_agent.executors import local_process as local
 from oncall_agent.executors.argv import resolve_executable
@@ -161,12 +163,10 @@ class RestartServiceExecutor(ConfiguredExecutor):
             return skipped
         within_s = verify_number(self.name, verify, "within_s", DEFAULT_VERIFY_WITHIN_S)
         target = self.config.services[plan.target]
+        if target.backend == "local":
+            return _verify_local(result, plan.argv or [], target, within_s)
         if target.health_url:
             return check_health(target.health_url, expect_status=200, within_s=within_s)
-        if target.backend == "local":
-            # A service that crashes on start dies within moments: watch it for a little while.
-            settle_s = min(LOCAL_SETTLE_S, within_s)
-            return _local_alive(result, plan.argv or [], target, settle_s)
         argv = status_argv(target, within_s)
         argv[0] = resolve_executable(argv[0], what=f"restart_service verify {plan.target!r}")
         outcome = run_argv(argv, timeout_s=within_s + 5, output_limit=self.output_limit)
@@ -189,6 +189,41 @@ def _pid_note(pid: int | None, ours: bool, target: ServiceTarget) -> str:
         grace = f"{target.stop_grace_s:g}s"
         return f"pid {pid} from {target.pidfile} runs the service: SIGTERM, SIGKILL after {grace}"
     return f"pid {pid} from {target.pidfile} is gone or runs something else: not signalled"
+
+
+def _verify_local(
+    result: ActionResult, argv: list[str], target: ServiceTarget, within_s: float
+) -> VerificationResult:
+    """The old process is gone, a new, different one lives, and health answers from it.
+
+    Each check can fail: a wrong pidfile leaves the old process serving /health while the new
+    one dies on a taken port, which a plain health check would call a success.
+    """
+    old, new = result.details.get("old_pid"), result.details.get("new_pid")
+    if isinstance(old, int) and local.is_alive(old):
+        return VerificationResult(ok=False, detail=f"the old pid {old} is still running")
+    if not isinstance(new, int) or new == old:
+        return VerificationResult(ok=False, detail=f"no new process was started (pid {new})")
+    if target.health_url:
+        health = check_health(target.health_url, expect_status=200, within_s=within_s)
+        if not health.ok:
+            return health
+        port = httpx.URL(target.health_url).port or 80
+        if local.listens_on(new, port) is False:
+            return VerificationResult(
+                ok=False,
+                detail=f"{health.detail}, but not from the new pid {new}: another process "
+                f"listens on port {port} (a wrong pidfile left the old one running?)",
+                data={**health.data, "pid": new},
+            )
+    # A service that crashes on start dies within moments: watch it for a little while.
+    alive = _local_alive(result, argv, target, min(LOCAL_SETTLE_S, within_s))
+    if alive.ok and target.health_url:
+        return VerificationResult(
+            ok=True, detail=f"{alive.detail}; {target.health_url} answers from it",
+            data={**alive.data, "old_pid": old},
+        )  # fmt: skip
+    return alive
 
 
 def _local_alive(

@@ -16,6 +16,7 @@ import pytest
 
 from oncall_agent.errors import ActionRejected
 from oncall_agent.executors import build_executor, load_executor_config
+from oncall_agent.executors.health import check_health
 from oncall_agent.executors.local_process import is_alive, read_pid, wait_group_gone
 from oncall_agent.models import ActionStatus
 
@@ -220,3 +221,38 @@ def test_extra_parameters_are_rejected(services):
     config, _ = services
     with pytest.raises(ActionRejected, match="unknown parameter"):
         build_executor("restart_service", config).plan({"service": "web", "force": True})
+
+
+def test_wrong_pidfile_with_the_old_process_still_serving_fails_verification(services, tmp_path):
+    """Nothing stopped, the new process dies on the taken port, the old one answers /health:
+    verification fails (it used to say "succeeded, verified")."""
+    config, port = services
+    old = subprocess.Popen(
+        [sys.executable, SERVER, str(port)], start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        health = f"http://127.0.0.1:{port}/health"
+        assert check_health(health, within_s=10).ok  # the old process serves
+        (tmp_path / "web.pid").write_text("999999\n")  # a pidfile that names nothing
+        executor = build_executor("restart_service", config)
+        plan, result = _restart(executor, "web")
+        assert result.details["old_pid"] is None  # nothing was stopped
+        check = executor.verify(plan, result, {"within_s": 5})
+        assert not check.ok, check.detail
+        assert "not from the new pid" in check.detail or "not running" in check.detail
+        assert old.poll() is None  # the old process still runs: nothing was restarted
+    finally:
+        os.killpg(old.pid, signal.SIGKILL)
+        old.wait()
+
+
+def test_a_new_process_that_serves_health_passes_verification(services, tmp_path):
+    """Control: with the old one stopped, a new pid that answers /health itself passes."""
+    config, _ = services
+    executor = build_executor("restart_service", config)
+    _, first = _restart(executor, "web")
+    plan, second = _restart(executor, "web")
+    check = executor.verify(plan, second, {"within_s": 10})
+    assert check.ok and "answers from it" in check.detail, check.detail
+    assert not is_alive(first.details["new_pid"])
