@@ -30,6 +30,7 @@ from oncall_agent.executors.common import ConfiguredExecutor
 from oncall_agent.executors.config import ServiceTarget
 from oncall_agent.executors.health import check_health
 from oncall_agent.executors.process import command_env, run_argv
+from oncall_agent.executors.service_identity import new_instance_problem, read_identity
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
 
 DEFAULT_VERIFY_WITHIN_S = 15.0
@@ -95,6 +96,7 @@ class RestartServiceExecutor(ConfiguredExecutor):
             return self._run_local(plan.argv, target, dry_run, timeout_s)
         if dry_run:
             return argv_dry_run(plan)
+        before = read_identity(target, self.output_limit)
         outcome = run_argv(
             plan.argv, timeout_s=timeout_s, output_limit=self.output_limit, secrets=self.secrets
         )
@@ -102,8 +104,9 @@ class RestartServiceExecutor(ConfiguredExecutor):
             status=ActionStatus.SUCCEEDED if outcome.exit_code == 0 else ActionStatus.FAILED,
             output=outcome.output,
             argv=plan.argv,
-            details={"exit_code": outcome.exit_code, "timed_out": outcome.timed_out},
-        )
+            details={"exit_code": outcome.exit_code, "timed_out": outcome.timed_out,
+                     "instance_before": before},
+        )  # fmt: skip
 
     def _run_local(
         self, argv: list[str], target: ServiceTarget, dry_run: bool, timeout_s: float
@@ -171,9 +174,12 @@ class RestartServiceExecutor(ConfiguredExecutor):
         argv[0] = resolve_executable(argv[0], what=f"restart_service verify {plan.target!r}")
         outcome = run_argv(argv, timeout_s=within_s + 5, output_limit=self.output_limit)
         up = outcome.exit_code == 0 and (target.backend != "docker" or "true" in outcome.output)
+        detail = f"{shlex.join(argv)}: exit {outcome.exit_code}, {outcome.output.strip()}"
+        after = read_identity(target, self.output_limit) if up else None
+        problem = new_instance_problem(result.details.get("instance_before"), after)
         return VerificationResult(
-            ok=up, detail=f"{shlex.join(argv)}: exit {outcome.exit_code}, {outcome.output.strip()}",
-            data={"exit_code": outcome.exit_code},
+            ok=up and problem is None, detail=f"{detail}; {problem}" if problem else detail,
+            data={"exit_code": outcome.exit_code, "instance_after": after},
         )  # fmt: skip
 
     def _clean(self, text: str) -> str:
