@@ -153,7 +153,7 @@ class SparkDriverLogs(Block):
     target_attributes: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Values read from the logs that actions may use, as globs per name, e.g. "
-        "{'app_id': ['application_*']} (default: none)",
+        "{'app_id': ['application_*']} (default: none).",
     )
 
     def build(self) -> SparkDriverLogSource:
