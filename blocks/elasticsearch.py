@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field, HttpUrl, SecretStr, field_validator, mod
 
 from oncall_agent.integrations.es_documents import EsFields
 from oncall_agent.sources.elasticsearch import ElasticsearchLogSource, EsSourceConfig
+from oncall_agent.sources.scope import TargetScope
 
 _HOST = re.compile(r"https?://[^/@\s?#]+(/[^\s?#]*)?")
 _DOCS = HttpUrl(
@@ -73,6 +74,14 @@ class ElasticsearchSource(Block):
     default_service: str = Field(
         default="unknown", description="The service of documents that name none."
     )
+    services: list[str] = Field(
+        default_factory=list,
+        description="Document services actions may act on (others open incidents only).",
+    )
+    target_attributes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Document values actions may use, as globs per attribute name (default: none).",
+    )
     look_back_s: float = Field(default=300.0, ge=0, description="How late a document may come.")
     start_window_s: float = Field(default=3600.0, ge=0, description="First poll looks back this.")
     page_size: int = Field(default=500, ge=1, le=10_000, description="Documents per request.")
@@ -109,6 +118,8 @@ class ElasticsearchSource(Block):
             index=self.index_pattern, query=dict(self.query), fields=fields,
             look_back_s=self.look_back_s, start_window_s=self.start_window_s,
             page_size=self.page_size, pit_keep_alive=self.pit_keep_alive,
+            scope=TargetScope(services=list(self.services),
+                              attributes=dict(self.target_attributes)),
         )  # fmt: skip
 
     def build(self) -> ElasticsearchLogSource:

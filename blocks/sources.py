@@ -11,6 +11,7 @@ from oncall_agent.errors import ConfigError
 from oncall_agent.models import Severity
 from oncall_agent.sources.files import FileSource
 from oncall_agent.sources.parsing import check_parser
+from oncall_agent.sources.scope import TargetScope
 
 
 class LogFileSource(Block):
@@ -32,6 +33,16 @@ class LogFileSource(Block):
     paths: list[str] = Field(..., description="Files or glob patterns, e.g. /var/log/app/*.log")
     service: str | None = Field(
         default=None, description="Service these logs belong to (default: parsed or file name)"
+    )
+    services: list[str] = Field(
+        default_factory=list,
+        description="Without a fixed service: the parsed service names actions may act on "
+        "(a line naming another service still opens an incident, but never picks a target)",
+    )
+    target_attributes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Values parsed from lines that actions may use, as globs per name, e.g. "
+        "{'dag_id': ['etl_*'], 'run_id': ['*']} (default: none)",
     )
     max_line_bytes: int = Field(default=65536, ge=256, description="Longer lines are capped")
     parser: str = Field(
@@ -75,7 +86,12 @@ class LogFileSource(Block):
             service=self.service,
             max_line_bytes=self.max_line_bytes,
             parser=self.parser,
+            scope=self.scope(),
         )
+
+    def scope(self) -> TargetScope:
+        """What this source's lines may select among (see oncall_agent.sources.scope)."""
+        return TargetScope(services=list(self.services), attributes=dict(self.target_attributes))
 
     def detection_rules(self) -> DetectionRules:
         """What opens an incident for this source (give it to `RuledDetector`)."""

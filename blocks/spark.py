@@ -22,6 +22,7 @@ from oncall_agent.integrations.spark_client import (
     memory_mib,
 )
 from oncall_agent.sources.files import FileSource
+from oncall_agent.sources.scope import TargetScope
 from oncall_agent.sources.spark import SparkDriverLogSource, SparkHistorySource
 
 _BASE_URL = re.compile(r"https?://[^/@\s?#]+(/[^\s?#]*)?")
@@ -149,7 +150,13 @@ class SparkDriverLogs(Block):
 
     paths: list[str] = Field(..., description="Files or globs, e.g. /var/log/spark/*.log.")
     service: str | None = Field(default=None, description="Service these jobs belong to.")
+    target_attributes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Values read from the logs that actions may use, as globs per name, e.g. "
+        "{'app_id': ['application_*']} (default: none).",
+    )
 
     def build(self) -> SparkDriverLogSource:
         """The source this block describes."""
-        return SparkDriverLogSource(FileSource(list(self.paths), service=self.service))
+        scope = TargetScope(attributes=dict(self.target_attributes))
+        return SparkDriverLogSource(FileSource(list(self.paths), service=self.service, scope=scope))

@@ -13,7 +13,12 @@ from blocks.event_sources import load_source_block
 from flows.common import load_channels
 from flows.resolution import resolve_incident
 from oncall_agent.resolution.report import md_text
-from tasks.detection import incident_episode, incidents_to_resolve, scan_event_source
+from tasks.detection import (
+    incident_episode,
+    incidents_to_resolve,
+    scan_event_source,
+    settle_credits,
+)
 from tasks.resolution import deliver, summarize
 
 
@@ -75,6 +80,7 @@ async def detect_incidents(
         block = await load_source_block(spec)
         rules = block.detection_rules() if hasattr(block, "detection_rules") else None
         await scan_event_source(block.build(), source_key=f"source:{spec}", rules=rules)
+    await settle_credits()  # after reading, so a recurrence in this batch counts against it
     if not resolve:
         return []
     pending = await incidents_to_resolve()

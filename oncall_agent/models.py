@@ -75,6 +75,8 @@ class ActionStatus(StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     DRY_RUN = "dry_run"
+    # It ran and changed nothing (no file deleted, no session ended): never credited.
+    NO_EFFECT = "no_effect"
 
 
 class LogEvent(BaseModel):
@@ -93,6 +95,8 @@ class LogEvent(BaseModel):
     truncated_bytes: int = 0
     # Identifiers an action may need (dag_id, task_id, run_id, app_id, database, ...).
     attributes: dict[str, str] = Field(default_factory=dict)
+    # The values actions may use: what configuration vouches for (see sources.scope).
+    targets: dict[str, str] = Field(default_factory=dict)
 
 
 class Detection(BaseModel):
@@ -124,6 +128,7 @@ class IncidentDraft(BaseModel):
     count: int = 0
     samples: list[str] = Field(default_factory=list)
     attributes: dict[str, str] = Field(default_factory=dict)
+    targets: dict[str, str] = Field(default_factory=dict)
 
 
 class ActionSpec(BaseModel):

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     )
     # Incidents resolved less than this long ago reopen on recurrence instead of opening anew.
     reopen_window_s: int = 24 * 3600
+    # A verified success is credited to its knowledge entry only once the incident stayed quiet
+    # this long after the action (a recurrence inside it is a failure). Settled by detection.
+    verification_window_s: int = 15 * 60
     samples_per_incident: int = 5
     max_line_bytes: int = 64 * 1024
     action_output_limit: int = 8 * 1024

@@ -8,6 +8,7 @@ from oncall_agent.detection.detector import Detector
 from oncall_agent.detection.fingerprint import fingerprint
 from oncall_agent.detection.masking import mask
 from oncall_agent.models import IncidentDraft, LogEvent, Severity
+from oncall_agent.secrets import mask_secrets
 from oncall_agent.settings import get_settings
 from oncall_agent.store.incidents import IncidentChange, open_or_update_incident
 
@@ -22,7 +23,7 @@ def simulate_incident(
     assert event.timestamp is not None
     draft = IncidentDraft(
         fingerprint=fingerprint(template, event.service, category),
-        title=title,
+        title=mask_secrets(title),
         service=event.service,
         severity=severity,
         category=category,
@@ -31,7 +32,8 @@ def simulate_incident(
         first_seen=event.timestamp,
         last_seen=event.timestamp,
         count=1,
-        samples=[event.message],
+        samples=[mask_secrets(event.message)],
+        targets={"service": event.service},  # a person named it, not a log line
     )
     settings = get_settings()
     return open_or_update_incident(session, draft, reopen_window_s=settings.reopen_window_s)

@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from oncall_agent.detection.source_rules import DetectionRules, RuledDetector
 from oncall_agent.pipeline import ScanReport, scan_source
 from oncall_agent.sources.base import EventSource
+from oncall_agent.store.credits import settle_credits as settle_pending_credits
 from oncall_agent.store.engine import get_engine, session_scope
 from oncall_agent.store.incidents import get_incident, pending_resolution
 from oncall_agent.store.patterns import load_pattern_set
@@ -54,3 +55,14 @@ async def incident_episode(incident_id: int) -> int:
             return get_incident(session, incident_id).recurrences
 
     return await asyncio.to_thread(_episode)
+
+
+@task(name="settle-credits", cache_policy=NO_CACHE)
+async def settle_credits() -> int:
+    """Credit (or fail) the actions whose verification window has passed; how many settled."""
+
+    def _settle() -> int:
+        with session_scope(get_engine()) as session:
+            return len(settle_pending_credits(session))
+
+    return await asyncio.to_thread(_settle)

@@ -119,7 +119,8 @@ def _run_lines(run: ActionRun) -> list[str]:
     """An action run: what ran, how it ended, its verification and its output."""
     lines = [
         f"  #{run.id} {run.action} on {run.target or '-'}: {run.status}"
-        f"{' (dry run)' if run.dry_run else ''}, verified={run.verified}, by {run.triggered_by}",
+        f"{' (dry run)' if run.dry_run else ''}, verified={run.verified}, "
+        f"credit={run.credit or '-'}, by {run.triggered_by}",
         f"    started {run.started_at:%Y-%m-%d %H:%M:%S}"
         + (f", finished {run.finished_at:%H:%M:%S}" if run.finished_at else ""),
     ]

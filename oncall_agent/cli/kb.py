@@ -185,6 +185,7 @@ def add_command(
     """Add new entries from --file, or one entry from the options; existing keys are refused."""
 
     def run() -> None:
+        from oncall_agent.knowledge.admission import check_admissible
         from oncall_agent.knowledge.spec import load_entries_file
         from oncall_agent.store import knowledge as kb_store
 
@@ -211,6 +212,7 @@ def add_command(
                 )
             ]
         with store_session() as session:
+            check_admissible(session, specs, str(file) if file is not None else "kb add")
             for spec in specs:
                 kb_store.add_entry(session, spec, origin="human")
         console.print(f"added {len(specs)} entries: {', '.join(s.key for s in specs)}")
@@ -239,11 +241,13 @@ def import_command(path: Path) -> None:
     """Validate PATH, then create missing entries and update changed ones."""
 
     def run() -> None:
+        from oncall_agent.knowledge.admission import check_admissible
         from oncall_agent.knowledge.spec import load_entries_file
         from oncall_agent.store import knowledge as kb_store
 
         specs = load_entries_file(path)
         with store_session() as session:
+            check_admissible(session, specs, str(path))
             created, updated = kb_store.upsert_entries(session, specs, origin="import")
         unchanged = len(specs) - created - updated
         console.print(f"created {created}, updated {updated}, unchanged {unchanged}")

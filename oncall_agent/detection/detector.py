@@ -16,6 +16,7 @@ from oncall_agent.detection.fingerprint import fingerprint
 from oncall_agent.detection.patterns import PatternSet
 from oncall_agent.detection.templating import Templater
 from oncall_agent.models import Detection, LogEvent, Severity
+from oncall_agent.secrets import mask_secrets
 
 TITLE_LIMIT = 200
 # An event whose parsed level is one of these alerts even when no pattern matches its text
@@ -95,7 +96,8 @@ class Detector:
         ]
 
     def _describe(self, event: LogEvent, pattern: AlertPattern) -> Detection:
-        """The Detection of EVENT alerting with PATTERN."""
+        """The Detection of EVENT alerting with PATTERN (its secrets masked first)."""
+        event = _masked(event)
         template = self._templates.template(event)
         digest, title = _fingerprint_and_title(
             pattern.category, pattern.title, template, event.service
@@ -120,6 +122,16 @@ def _fingerprint_and_title(
     if len(what) > TITLE_LIMIT:
         what = what[: TITLE_LIMIT - 1] + "…"
     return fingerprint(template, service, category), f"{category}: {what} in {service}"
+
+
+def _masked(event: LogEvent) -> LogEvent:
+    """EVENT with secrets masked out of its message and attributes: nothing after sees them."""
+    message = mask_secrets(event.message)
+    attributes = {key: mask_secrets(f"{key}={value}")[len(key) + 1 :]
+                  for key, value in event.attributes.items()}  # fmt: skip
+    if message == event.message and attributes == event.attributes:
+        return event
+    return event.model_copy(update={"message": message, "attributes": attributes})
 
 
 def _by_level(event: LogEvent) -> AlertPattern | None:

@@ -34,6 +34,7 @@ def _new_draft(detection: Detection, seen: datetime) -> IncidentDraft:
         first_seen=seen,
         last_seen=seen,
         attributes=dict(detection.event.attributes),
+        targets=dict(detection.event.targets),
     )
 
 
@@ -50,6 +51,8 @@ def _absorb(draft: IncidentDraft, detection: Detection, seen: datetime, samples:
     if detection.event.attributes and seen >= draft.last_seen:
         # The newest identifiers win (as in the store): act on the latest failed run.
         draft.attributes.update(detection.event.attributes)
+    if detection.event.targets and seen >= draft.last_seen:
+        draft.targets.update(detection.event.targets)
 
 
 class IncidentGrouper:

@@ -4,7 +4,7 @@ Every executor plans first (validation, nothing runs), then runs without a shell
 then verifies. `build_executor` is the only way in from an action name.
 """
 
-from oncall_agent.executors.base import ActionPlan, Executor, params_hash, redact, truncate
+from oncall_agent.executors.base import ActionPlan, Executor, params_hash, truncate
 from oncall_agent.executors.config import (
     CommandTemplate,
     ExecutorConfig,
@@ -28,6 +28,5 @@ __all__ = [
     "configured_actions",
     "load_executor_config",
     "params_hash",
-    "redact",
     "truncate",
 ]

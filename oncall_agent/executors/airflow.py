@@ -93,7 +93,7 @@ class AirflowClearTaskExecutor(AirflowExecutorBase):
                 dry_run=True, would_clear=names,
             )  # fmt: skip
         if not cleared:
-            return self._result(ActionStatus.FAILED, "Airflow cleared nothing", cleared=[])
+            return self._result(ActionStatus.NO_EFFECT, "Airflow cleared nothing", cleared=[])
         return self._result(
             ActionStatus.SUCCEEDED,
             f"cleared {', '.join(names)} in run {p['run_id']} of {p['dag_id']}; it runs again",

@@ -3,8 +3,7 @@
 Identifiers are checked against Airflow's own rules before any request: DAG and task ids are
 letters, digits, `_ . -` (Airflow's KEY_REGEX, ASCII only here); run ids follow Airflow's
 default `allowed_run_id_pattern`; neither may start with `-` or `.`. A DAG must also match one
-of the executor config's `airflow_allowed_dags` globs when that list is set (empty: every DAG
-of the connection).
+of the executor config's `airflow_allowed_dags` globs (empty: no DAG at all, deny by default).
 """
 
 from __future__ import annotations
@@ -75,8 +74,13 @@ def run_conf(action: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_dag_allowed(action: str, dag_id: str, allowed: list[str]) -> None:
-    """Refuse DAG_ID unless ALLOWED is empty or one of its globs matches it."""
-    if allowed and not any(fnmatch.fnmatchcase(dag_id, glob) for glob in allowed):
+    """Refuse DAG_ID unless one of the ALLOWED globs matches it (an empty list allows none)."""
+    if not allowed:
+        raise ActionRejected(
+            f"{action}: no DAG may be touched (airflow_allowed_dags is empty); add {dag_id!r} "
+            "or a glob matching it to the executor config to allow it"
+        )
+    if not any(fnmatch.fnmatchcase(dag_id, glob) for glob in allowed):
         raise ActionRejected(
             f"{action}: DAG {dag_id!r} is not in airflow_allowed_dags {allowed}; "
             "add it (or a glob matching it) to the executor config to allow it"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Iterable
 from typing import Any, Protocol, runtime_checkable
 
@@ -24,30 +23,8 @@ from pydantic import BaseModel, Field
 
 from oncall_agent.errors import ActionRejected, VerificationError
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
-
-REDACTED = "[REDACTED]"
-
-# Key/value shapes: the key is kept so the reader still sees which setting was there. The key
-# starts at the keyword (a "DB_" before it simply stays in the text): a pattern that first
-# consumes a word and then looks for the keyword backtracks quadratically on long words.
-_KEY_VALUE = re.compile(
-    r"""(?ix)
-    (?P<key>(?:password|passwd|secret|token|api[_-]?key|access[_-]?key
-        |private[_-]?key|credentials?)[\w.-]{0,40}?["']?)
-    (?P<sep>\s*[=:]\s*)
-    (?P<quote>["'])?
-    (?P<value>(?(quote)[^"'\r\n]+|[^\s,;&"'}]+))
-    """
-)
-_AUTH_HEADER = re.compile(r"(?i)(authorization\s*[:=]\s*)(?:(bearer|basic|token|digest)\s+)?\S+")
-_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,30}://[^\s:/@]+:)[^\s/@]+@")
-# Self-identifying token formats: GitHub, AWS access keys, Slack, OpenAI-style, JWTs.
-_TOKEN_SHAPES = re.compile(
-    r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|AKIA[0-9A-Z]{16}"
-    r"|xox[abprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,}"
-    r"|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,})"
-)
+from oncall_agent.secrets import REDACTED as REDACTED  # re-exported for older callers
+from oncall_agent.secrets import mask_secrets
 
 
 class ActionPlan(BaseModel):
@@ -90,25 +67,6 @@ def params_hash(params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """TEXT with the given secrets and common credential shapes replaced by [REDACTED]."""
-    # Longest first, so a secret that contains another is removed whole.
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    text = _URL_CREDENTIALS.sub(rf"\1{REDACTED}@", text)
-    text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{_scheme(m.group(2))}{REDACTED}", text)
-    text = _BEARER.sub(rf"\1{REDACTED}", text)
-    text = _KEY_VALUE.sub(
-        lambda m: f"{m.group('key')}{m.group('sep')}{m.group('quote') or ''}{REDACTED}", text
-    )
-    return _TOKEN_SHAPES.sub(REDACTED, text)
-
-
-def _scheme(name: str | None) -> str:
-    """The authorization scheme followed by a space, or nothing."""
-    return f"{name} " if name else ""
-
-
 def truncate(text: str, limit: int) -> str:
     """TEXT if it fits in LIMIT characters, else its head and tail around a note of what was cut."""
     if len(text) <= limit:
@@ -129,7 +87,7 @@ def _cut_marker(cut: int) -> str:
 
 def clean_output(text: str, secrets: Iterable[str], limit: int) -> str:
     """Captured output made safe to store: secrets redacted first, then truncated to LIMIT."""
-    return truncate(redact(text, secrets), limit)
+    return truncate(mask_secrets(text, secrets), limit)
 
 
 def reject_unknown_keys(action: str, params: dict[str, Any], allowed: Iterable[str]) -> None:

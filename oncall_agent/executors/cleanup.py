@@ -1,7 +1,8 @@
 """`cleanup_files`: delete exactly the files the plan lists, each re-checked as it is deleted.
 
-Deletion walks from the root with directory file descriptors opened with O_NOFOLLOW, so a
-directory swapped for a symlink after planning cannot redirect a delete outside the root.
+Deletion walks with directory file descriptors from "/" down to the root and on to each file,
+every level opened with O_NOFOLLOW | O_DIRECTORY, so a directory swapped for a symlink after
+planning (the root's parents included) cannot redirect a delete outside the root.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ from oncall_agent.executors.base import (
 )
 from oncall_agent.executors.cleanup_scan import CleanupRequest, select_files, validate_request
 from oncall_agent.executors.common import ConfiguredExecutor
+from oncall_agent.executors.dirfd import open_child_dir, open_dir_nofollow
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
-
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 
 
 class CleanupFilesExecutor(ConfiguredExecutor):
@@ -70,8 +70,9 @@ class CleanupFilesExecutor(ConfiguredExecutor):
         failed = {path: why for path, why in skipped.items() if why.startswith("error")}
         lines = [f"deleted {len(deleted)} file(s), {freed} bytes, under {request.root}"]
         lines += [f"skipped {path}: {why}" for path, why in skipped.items()]
+        status = ActionStatus.SUCCEEDED if deleted else ActionStatus.NO_EFFECT
         return ActionResult(
-            status=ActionStatus.FAILED if failed else ActionStatus.SUCCEEDED,
+            status=ActionStatus.FAILED if failed else status,
             output=self._clean("\n".join(lines)),
             details={"deleted": deleted, "skipped": skipped, "bytes_freed": freed},
         )
@@ -110,7 +111,11 @@ class CleanupFilesExecutor(ConfiguredExecutor):
         deleted: list[str] = []
         skipped: dict[str, str] = {}
         freed = 0
-        root_fd = os.open(request.root, _DIR_FLAGS)
+        try:
+            root_fd = open_dir_nofollow(request.root)
+        except OSError as exc:
+            refused = f"error: cannot open the root without following a symlink: {exc}"
+            return [], dict.fromkeys(files, refused), 0
         try:
             for path in files:
                 if time.monotonic() > deadline:
@@ -137,7 +142,7 @@ class CleanupFilesExecutor(ConfiguredExecutor):
         try:
             dir_fd = root_fd
             for part in parts[:-1]:
-                dir_fd = os.open(part, _DIR_FLAGS, dir_fd=dir_fd)
+                dir_fd = open_child_dir(part, dir_fd)
                 opened.append(dir_fd)
             st = os.stat(parts[-1], dir_fd=dir_fd, follow_symlinks=False)
             if not request.qualifies(parts[-1], st, now):

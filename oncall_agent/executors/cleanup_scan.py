@@ -21,6 +21,7 @@ from typing import Any
 from oncall_agent.errors import ActionRejected
 from oncall_agent.executors.base import reject_unknown_keys
 from oncall_agent.executors.config import ExecutorConfig
+from oncall_agent.executors.dirfd import open_child_dir, open_dir_nofollow
 
 PARAMS = ("root", "pattern", "older_than_s", "min_size_bytes", "recursive")
 
@@ -123,26 +124,20 @@ def _checked_pattern(pattern: Any) -> str:
 
 def select_files(request: CleanupRequest, max_files: int, max_bytes: int) -> tuple[list[str], int]:
     """The files the cleanup deletes (sorted) and their total bytes; ActionRejected over a cap."""
-    now = time.time()
-    root_dev = os.lstat(request.root).st_dev
     found: list[tuple[str, int]] = []
-    pending = [request.root]
-    while pending:
-        for entry in _entries(pending.pop()):
+    # Walked by directory descriptors from "/" down, like the deletion: what the plan lists is
+    # what lies under the real root, whatever symlink a parent is swapped for meanwhile.
+    pending = [(_open_dir(request.root, None), request.root)]
+    try:
+        while pending:
+            fd, directory = pending.pop()
             try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # removed while we were looking
-            if stat.S_ISDIR(st.st_mode) and request.recursive and st.st_dev == root_dev:
-                pending.append(Path(entry.path))
-            elif request.qualifies(entry.name, st, now):
-                found.append((entry.path, st.st_size))
-                if len(found) > max_files:
-                    raise ActionRejected(
-                        f"cleanup_files: more than {max_files} files match under "
-                        f"{str(request.root)!r}; narrow the pattern or age, "
-                        "or raise cleanup_max_files"
-                    )
+                _scan_dir(request, fd, directory, pending, found, max_files)
+            finally:
+                os.close(fd)
+    finally:
+        for fd, _ in pending:
+            os.close(fd)
     total = sum(size for _, size in found)
     if total > max_bytes:
         raise ActionRejected(
@@ -152,10 +147,49 @@ def select_files(request: CleanupRequest, max_files: int, max_bytes: int) -> tup
     return sorted(path for path, _ in found), total
 
 
-def _entries(directory: Path) -> list[os.DirEntry[str]]:
-    """The entries of DIRECTORY; one that cannot be read refuses the whole plan."""
+def _scan_dir(
+    request: CleanupRequest,
+    fd: int,
+    directory: Path,
+    pending: list[tuple[int, Path]],
+    found: list[tuple[str, int]],
+    max_files: int,
+) -> None:
+    """Add DIRECTORY's matching files to FOUND and its subdirectories (opened) to PENDING."""
+    now = time.time()
+    root_dev = os.fstat(fd).st_dev
+    for entry in _entries(fd, directory):
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # removed while we were looking
+        if stat.S_ISDIR(st.st_mode) and request.recursive and st.st_dev == root_dev:
+            pending.append((_open_dir(directory / entry.name, fd), directory / entry.name))
+        elif request.qualifies(entry.name, st, now):
+            found.append((str(directory / entry.name), st.st_size))
+            if len(found) > max_files:
+                raise ActionRejected(
+                    f"cleanup_files: more than {max_files} files match under "
+                    f"{str(request.root)!r}; narrow the pattern or age, or raise cleanup_max_files"
+                )
+
+
+def _open_dir(path: Path, parent_fd: int | None) -> int:
+    """A descriptor of PATH (from "/", or its last part inside PARENT_FD), never via a symlink."""
     try:
-        with os.scandir(directory) as listing:
+        if parent_fd is None:
+            return open_dir_nofollow(path)
+        return open_child_dir(path.name, parent_fd)
+    except OSError as exc:
+        raise ActionRejected(
+            f"cleanup_files: cannot open {str(path)!r} without following a symlink: {exc}"
+        ) from exc
+
+
+def _entries(fd: int, directory: Path) -> list[os.DirEntry[str]]:
+    """The entries of the directory open as FD; one that cannot be read refuses the whole plan."""
+    try:
+        with os.scandir(fd) as listing:
             return list(listing)
     except OSError as exc:
         raise ActionRejected(

@@ -132,6 +132,37 @@ class ServiceTarget(BaseModel):
         return self
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+READ_ONLY_METHODS = ["GET", "HEAD"]
+
+
+class HttpPrefix(BaseModel):
+    """A URL prefix http_call may reach and the methods it may use there (default: read-only)."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not ignored
+
+    prefix: str
+    methods: list[str] = Field(default_factory=lambda: list(READ_ONLY_METHODS), min_length=1)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_is_url(cls, prefix: str) -> str:
+        """The prefix is an http(s) URL with a host."""
+        if not re.fullmatch(r"https?://[^/@\s?#;%]+(/[^\s?#;%]*)?", prefix):
+            raise ValueError(f"URL prefix {prefix!r} must look like http(s)://host[:port]/path")
+        return prefix
+
+    @field_validator("methods")
+    @classmethod
+    def _known_methods(cls, methods: list[str]) -> list[str]:
+        """Methods are upper-cased and each one of HTTP_METHODS."""
+        upper = [m.upper() for m in methods]
+        unknown = sorted(set(upper) - set(HTTP_METHODS))
+        if unknown:
+            raise ValueError(f"methods {unknown} are not among {list(HTTP_METHODS)}")
+        return upper
+
+
 class ExecutorConfig(BaseModel):
     """Everything the executors may act on; anything not listed here is refused."""
 
@@ -141,9 +172,10 @@ class ExecutorConfig(BaseModel):
     cleanup_roots: list[Path] = Field(default_factory=list)
     cleanup_max_files: int = Field(default=1000, ge=1)
     cleanup_max_bytes: int = Field(default=10 * 1024**3, ge=1)
-    http_allowed_prefixes: list[str] = Field(default_factory=list)
+    # A plain string allows GET and HEAD only; {"prefix": ..., "methods": [...]} allows more.
+    http_allowed_prefixes: list[HttpPrefix] = Field(default_factory=list)
     command_templates: dict[str, CommandTemplate] = Field(default_factory=dict)
-    # Globs of the DAGs the Airflow actions may touch; empty: every DAG of the named connection.
+    # Globs of the DAGs the Airflow actions may touch; empty: none (deny by default).
     airflow_allowed_dags: list[str] = Field(default_factory=list)
 
     @field_validator("cleanup_roots")
@@ -155,13 +187,12 @@ class ExecutorConfig(BaseModel):
                 raise ValueError(f"cleanup root {str(root)!r} must be an absolute path below '/'")
         return roots
 
-    @field_validator("http_allowed_prefixes")
+    @field_validator("http_allowed_prefixes", mode="before")
     @classmethod
-    def _prefixes_are_urls(cls, prefixes: list[str]) -> list[str]:
-        """Each prefix is an http(s) URL with a host."""
-        for prefix in prefixes:
-            if not re.fullmatch(r"https?://[^/@\s?#]+(/[^\s?#]*)?", prefix):
-                raise ValueError(f"URL prefix {prefix!r} must look like http(s)://host[:port]/path")
+    def _plain_prefixes(cls, prefixes: Any) -> Any:
+        """A plain string is a read-only prefix (GET, HEAD)."""
+        if isinstance(prefixes, list):
+            return [{"prefix": p} if isinstance(p, str) else p for p in prefixes]
         return prefixes
 
 

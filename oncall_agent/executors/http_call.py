@@ -22,11 +22,11 @@ from oncall_agent.executors.base import (
     verify_number,
 )
 from oncall_agent.executors.common import ConfiguredExecutor
+from oncall_agent.executors.config import HTTP_METHODS as METHODS
 from oncall_agent.executors.health import check_health
 from oncall_agent.executors.urls import check_url_allowed
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
 
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 MAX_BODY_BYTES = 512 * 1024
 
 
@@ -41,7 +41,7 @@ class HttpCallExecutor(ConfiguredExecutor):
         method = params.get("method", "GET")
         if not isinstance(method, str) or method.upper() not in METHODS:
             raise ActionRejected(f"http_call: method {method!r} is not one of {list(METHODS)}")
-        url = check_url_allowed(params.get("url"), self.config.http_allowed_prefixes)
+        url = check_url_allowed(params.get("url"), self.config.http_allowed_prefixes, method)
         expect = _status_code(params.get("expect_status", 200), "expect_status")
         validated: dict[str, Any] = {"method": method.upper(), "url": url, "expect_status": expect}
         if "json" in params:

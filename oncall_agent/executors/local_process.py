@@ -145,6 +145,46 @@ def _send(pid: int, sig: signal.Signals) -> bool:
     return False
 
 
+def listens_on(pid: int, port: int) -> bool | None:
+    """Whether PID's process group holds a socket listening on TCP PORT (None: cannot tell).
+
+    The health endpoint answering proves nothing if another process (the old one a wrong
+    pidfile left running) is the one answering: this ties the listening socket to the new pid.
+    """
+    inodes = _listening_inodes(port)
+    if inodes is None:
+        return None
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (proc / "stat").read_text(errors="replace").rsplit(")", 1)[-1].split()
+            if int(proc.name) != pid and fields[2] != str(pid):
+                continue
+            links = {os.readlink(fd) for fd in (proc / "fd").iterdir()}
+        except (OSError, IndexError):
+            continue  # it exited while we looked, or is not ours to read
+        if any(f"socket:[{inode}]" in links for inode in inodes):
+            return True
+    return False
+
+
+def _listening_inodes(port: int) -> set[str] | None:
+    """Socket inodes listening on TCP PORT (IPv4 and IPv6), or None without /proc/net."""
+    found: set[str] = set()
+    readable = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        readable = True
+        for line in lines:
+            parts = line.split()
+            # local_address is HEXIP:HEXPORT; state 0A is LISTEN; inode is column 9.
+            if len(parts) > 9 and parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                found.add(parts[9])
+    return found if readable else None
+
+
 def start_detached(
     argv: list[str], *, cwd: Path | None, env: Mapping[str, str], log_file: Path
 ) -> int:

@@ -100,6 +100,8 @@ class TerminateQueriesExecutor(ClientExecutor[PostgresAdmin]):
                 status=ActionStatus.DRY_RUN, dry_run=True, details={"pids": pids},
                 output=self._clean(f"would {plan.description}"),
             )  # fmt: skip
+        # The work the blockers hold up: verification checks it moves once they are gone.
+        waiting = self.client.blocked(pids) if pids else []
         deadline = time.monotonic() + timeout_s
         terminated: list[int] = []
         skipped: list[int] = []
@@ -110,13 +112,16 @@ class TerminateQueriesExecutor(ClientExecutor[PostgresAdmin]):
             (terminated if self.client.terminate(session, which) else skipped).append(session.pid)
         output = (
             f"terminated pid(s) {terminated or 'none'} on {which.database}; "
-            f"left alone (gone, changed, or out of time) {skipped or 'none'}"
+            f"left alone (gone, changed, or out of time) {skipped or 'none'}; "
+            f"session(s) waiting on them: {waiting or 'none'}"
         )
         return ActionResult(
-            status=ActionStatus.SUCCEEDED,
+            # Nothing terminated changed nothing: never a success to credit.
+            status=ActionStatus.SUCCEEDED if terminated else ActionStatus.NO_EFFECT,
             output=self._clean(output),
-            details={"terminated": terminated, "skipped": skipped, "pids": pids},
-        )
+            details={"terminated": terminated, "skipped": skipped, "pids": pids,
+                     "waiting": waiting},
+        )  # fmt: skip
 
     def verify(
         self, plan: ActionPlan, result: ActionResult, verify: dict[str, Any]
@@ -134,23 +139,36 @@ class TerminateQueriesExecutor(ClientExecutor[PostgresAdmin]):
         targets = [s for s in _planned(plan.params.get("sessions"), which, max_count)
                    if s.pid in terminated]  # fmt: skip
         deadline = time.monotonic() + within_s
+        waiting = set(result.details.get("waiting", []))
         try:
             alive = self.client.alive(targets)
             while alive and time.monotonic() < deadline:
                 time.sleep(POLL_S)
                 alive = self.client.alive(alive)
+            stuck = self._still_waiting(waiting, deadline)
             still = self.client.sessions(which, limit=max_count + 1)
         except ActionError as exc:
             raise VerificationError(f"terminate_queries: cannot re-read sessions: {exc}") from exc
         detail = (
             f"{len(targets) - len(alive)} of {len(targets)} terminated session(s) gone"
             f"{'; still connected: ' + str([s.pid for s in alive]) if alive else ''}; "
+            f"{len(waiting) - len(stuck)} of {len(waiting)} blocked session(s) moved on"
+            f"{'; still waiting on a lock: ' + str(stuck) if stuck else ''}; "
             f"{len(still)} session(s) now match the request on {which.database}"
         )
         return VerificationResult(
-            ok=not alive, detail=detail,
-            data={"alive": [s.pid for s in alive], "matching_now": [s.pid for s in still]},
+            ok=bool(targets) and not alive and not stuck, detail=detail,
+            data={"alive": [s.pid for s in alive], "matching_now": [s.pid for s in still],
+                  "still_waiting": stuck},
         )  # fmt: skip
+
+    def _still_waiting(self, waiting: set[int], deadline: float) -> list[int]:
+        """Those of the WAITING pids still blocked on a lock once DEADLINE passes (or none is)."""
+        stuck = sorted(waiting & set(self.client.blocked()))
+        while stuck and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+            stuck = sorted(set(stuck) & set(self.client.blocked()))
+        return stuck
 
     def _validate(self, params: dict[str, Any]) -> tuple[SessionFilter, int, dict[str, Any]]:
         """The filter, the count limit and the normalized request; ActionRejected if not allowed."""

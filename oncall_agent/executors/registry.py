@@ -45,7 +45,7 @@ _CLIENT_FACTORIES: dict[str, tuple[str, Callable[..., Executor]]] = {
     "spark_resubmit": ("spark", SparkResubmitExecutor),
 }
 
-ACTION_NAMES = tuple(sorted(_FACTORIES))
+ACTION_NAMES = tuple(sorted({*_FACTORIES, *_CLIENT_FACTORIES}))
 
 
 def build_executor(
@@ -83,4 +83,6 @@ def configured_actions(
     """The action names CONFIG allows at all (non-empty allow-list, or a configured client)."""
     allowed = {name for name, (field, _) in _REQUIRED.items() if getattr(config, field)}
     names = set(clients or {})
+    if not config.airflow_allowed_dags:
+        names.discard("airflow")  # deny by default: no DAG listed, no Airflow action
     return allowed | {a for a, (client, _) in _CLIENT_FACTORIES.items() if client in names}

@@ -11,6 +11,8 @@ import shlex
 import time
 from typing import Any
 
+import httpx
+
 from oncall_agent.errors import ActionError, ActionRejected
 from oncall_agent.executors import local_process as local
 from oncall_agent.executors.argv import resolve_executable
@@ -28,6 +30,7 @@ from oncall_agent.executors.common import ConfiguredExecutor
 from oncall_agent.executors.config import ServiceTarget
 from oncall_agent.executors.health import check_health
 from oncall_agent.executors.process import command_env, run_argv
+from oncall_agent.executors.service_identity import new_instance_problem, read_identity
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
 
 DEFAULT_VERIFY_WITHIN_S = 15.0
@@ -93,6 +96,7 @@ class RestartServiceExecutor(ConfiguredExecutor):
             return self._run_local(plan.argv, target, dry_run, timeout_s)
         if dry_run:
             return argv_dry_run(plan)
+        before = read_identity(target, self.output_limit)
         outcome = run_argv(
             plan.argv, timeout_s=timeout_s, output_limit=self.output_limit, secrets=self.secrets
         )
@@ -100,8 +104,9 @@ class RestartServiceExecutor(ConfiguredExecutor):
             status=ActionStatus.SUCCEEDED if outcome.exit_code == 0 else ActionStatus.FAILED,
             output=outcome.output,
             argv=plan.argv,
-            details={"exit_code": outcome.exit_code, "timed_out": outcome.timed_out},
-        )
+            details={"exit_code": outcome.exit_code, "timed_out": outcome.timed_out,
+                     "instance_before": before},
+        )  # fmt: skip
 
     def _run_local(
         self, argv: list[str], target: ServiceTarget, dry_run: bool, timeout_s: float
@@ -161,19 +166,20 @@ class RestartServiceExecutor(ConfiguredExecutor):
             return skipped
         within_s = verify_number(self.name, verify, "within_s", DEFAULT_VERIFY_WITHIN_S)
         target = self.config.services[plan.target]
+        if target.backend == "local":
+            return _verify_local(result, plan.argv or [], target, within_s)
         if target.health_url:
             return check_health(target.health_url, expect_status=200, within_s=within_s)
-        if target.backend == "local":
-            # A service that crashes on start dies within moments: watch it for a little while.
-            settle_s = min(LOCAL_SETTLE_S, within_s)
-            return _local_alive(result, plan.argv or [], target, settle_s)
         argv = status_argv(target, within_s)
         argv[0] = resolve_executable(argv[0], what=f"restart_service verify {plan.target!r}")
         outcome = run_argv(argv, timeout_s=within_s + 5, output_limit=self.output_limit)
         up = outcome.exit_code == 0 and (target.backend != "docker" or "true" in outcome.output)
+        detail = f"{shlex.join(argv)}: exit {outcome.exit_code}, {outcome.output.strip()}"
+        after = read_identity(target, self.output_limit) if up else None
+        problem = new_instance_problem(result.details.get("instance_before"), after)
         return VerificationResult(
-            ok=up, detail=f"{shlex.join(argv)}: exit {outcome.exit_code}, {outcome.output.strip()}",
-            data={"exit_code": outcome.exit_code},
+            ok=up and problem is None, detail=f"{detail}; {problem}" if problem else detail,
+            data={"exit_code": outcome.exit_code, "instance_after": after},
         )  # fmt: skip
 
     def _clean(self, text: str) -> str:
@@ -189,6 +195,41 @@ def _pid_note(pid: int | None, ours: bool, target: ServiceTarget) -> str:
         grace = f"{target.stop_grace_s:g}s"
         return f"pid {pid} from {target.pidfile} runs the service: SIGTERM, SIGKILL after {grace}"
     return f"pid {pid} from {target.pidfile} is gone or runs something else: not signalled"
+
+
+def _verify_local(
+    result: ActionResult, argv: list[str], target: ServiceTarget, within_s: float
+) -> VerificationResult:
+    """The old process is gone, a new, different one lives, and health answers from it.
+
+    Each check can fail: a wrong pidfile leaves the old process serving /health while the new
+    one dies on a taken port, which a plain health check would call a success.
+    """
+    old, new = result.details.get("old_pid"), result.details.get("new_pid")
+    if isinstance(old, int) and local.is_alive(old):
+        return VerificationResult(ok=False, detail=f"the old pid {old} is still running")
+    if not isinstance(new, int) or new == old:
+        return VerificationResult(ok=False, detail=f"no new process was started (pid {new})")
+    if target.health_url:
+        health = check_health(target.health_url, expect_status=200, within_s=within_s)
+        if not health.ok:
+            return health
+        port = httpx.URL(target.health_url).port or 80
+        if local.listens_on(new, port) is False:
+            return VerificationResult(
+                ok=False,
+                detail=f"{health.detail}, but not from the new pid {new}: another process "
+                f"listens on port {port} (a wrong pidfile left the old one running?)",
+                data={**health.data, "pid": new},
+            )
+    # A service that crashes on start dies within moments: watch it for a little while.
+    alive = _local_alive(result, argv, target, min(LOCAL_SETTLE_S, within_s))
+    if alive.ok and target.health_url:
+        return VerificationResult(
+            ok=True, detail=f"{alive.detail}; {target.health_url} answers from it",
+            data={**alive.data, "old_pid": old},
+        )  # fmt: skip
+    return alive
 
 
 def _local_alive(

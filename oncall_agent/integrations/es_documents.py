@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from oncall_agent.integrations.es_client import SearchHit
 from oncall_agent.models import LogEvent
+from oncall_agent.sources.scope import NO_SCOPE, TargetScope
 
 _SCALARS = (str, int, float, bool)
 
@@ -64,8 +65,13 @@ def _capped(message: str, limit: int) -> tuple[str, int]:
     return data[:limit].decode("utf-8", errors="ignore"), len(data) - limit
 
 
-def hit_to_event(hit: SearchHit, fields: EsFields, index_pattern: str) -> LogEvent:
-    """The log event of one hit; the timestamp comes from its sort value (epoch ms, UTC)."""
+def hit_to_event(
+    hit: SearchHit, fields: EsFields, index_pattern: str, scope: TargetScope = NO_SCOPE
+) -> LogEvent:
+    """The log event of one hit; the timestamp comes from its sort value (epoch ms, UTC).
+
+    A document's fields are log data: SCOPE says which of its values actions may use.
+    """
     message = _text(field_value(hit.source, fields.message))
     if message is None:  # no message field: the document itself is the best text there is
         message = json.dumps(hit.source, sort_keys=True, default=str)
@@ -85,4 +91,5 @@ def hit_to_event(hit: SearchHit, fields: EsFields, index_pattern: str) -> LogEve
         level=level.upper() if level else None,
         truncated_bytes=cut,
         attributes=attributes,
+        targets=scope.targets(None, service, attributes),
     )

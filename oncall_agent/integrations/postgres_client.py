@@ -78,3 +78,7 @@ class PostgresAdmin(Protocol):
     def alive(self, sessions: list[PgSession]) -> list[PgSession]:
         """Those of SESSIONS still connected (same pid and backend start)."""
         ...
+
+    def blocked(self, by: list[int] | None = None) -> list[int]:
+        """Pids of sessions waiting on a lock (held by one of BY, if given)."""
+        ...

@@ -38,6 +38,11 @@ WHERE a.pid = %(pid)s AND a.backend_start = %(backend_start)s
       > make_interval(secs => %(older_than_s)s)
 """
 _ALIVE = "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = ANY(%(pids)s)"
+# Sessions of this database waiting on a lock, and the pids blocking them.
+_BLOCKED = (
+    "SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity "
+    "WHERE datname = %(database)s AND wait_event_type = 'Lock'"
+)
 
 
 def database_of(dsn: str) -> str:
@@ -118,6 +123,11 @@ class PsycopgAdmin:
         rows = self._run(_ALIVE, {"pids": [s.pid for s in sessions]}, "read pg_stat_activity")
         present = {(pid, start) for pid, start in rows}
         return [s for s in sessions if (s.pid, s.backend_start) in present]
+
+    def blocked(self, by: list[int] | None = None) -> list[int]:
+        """Pids of sessions waiting on a lock (held by one of BY, if given)."""
+        rows = self._run(_BLOCKED, {"database": self.database}, "read blocked sessions")
+        return sorted(pid for pid, blockers in rows if by is None or set(blockers or []) & set(by))
 
 
 def _params(which: SessionFilter) -> dict[str, Any]:

@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from oncall_agent.errors import ChannelMisconfigured, ChannelUnavailable, NotificationError
-from oncall_agent.executors.base import redact
 from oncall_agent.notify.base import RESOLVED, Notification, Notifier
 from oncall_agent.notify.compose import compose_digest, with_repeat_note
 from oncall_agent.notify.routing import DEFAULT_REPEAT_INTERVAL_S
+from oncall_agent.secrets import mask_secrets
 from oncall_agent.store import notifications as outbox
 from oncall_agent.store.tables import NotificationRow, utcnow
 
@@ -127,7 +127,10 @@ def _message(rows: Sequence[NotificationRow], secrets: list[str]) -> Notificatio
     parts = [with_repeat_note(_notification(row), row.suppressed_count) for row in rows]
     message = compose_digest(parts)
     return message.model_copy(
-        update={"subject": redact(message.subject, secrets), "body": redact(message.body, secrets)}
+        update={
+            "subject": mask_secrets(message.subject, secrets),
+            "body": mask_secrets(message.body, secrets),
+        }
     )
 
 
@@ -144,12 +147,13 @@ def _deliver(
     try:
         notifier.send(_message(rows, secrets))
     except ChannelMisconfigured as exc:
-        _give_up(session_factory, ids, now, redact(str(exc), secrets), report)
+        _give_up(session_factory, ids, now, mask_secrets(str(exc), secrets), report)
     except NotificationError as exc:
         retry_after = exc.retry_after if isinstance(exc, ChannelUnavailable) else None
-        _retry(session_factory, rows, now, redact(str(exc), secrets), retry_after, report)
+        _retry(session_factory, rows, now, mask_secrets(str(exc), secrets), retry_after, report)
     except Exception as exc:  # a broken notifier must not stop the other channels
-        error = f"{notifier.name}: unexpected {type(exc).__name__}: {redact(str(exc), secrets)}"
+        said = mask_secrets(str(exc), secrets)
+        error = f"{notifier.name}: unexpected {type(exc).__name__}: {said}"
         _retry(session_factory, rows, now, error, None, report)
     else:
         with session_factory() as session:
@@ -203,8 +207,8 @@ def _new_row(
         kind=notification.kind,
         severity=notification.severity,
         service=notification.service or "",
-        subject=redact(notification.subject, secrets)[:500],
-        body=redact(notification.body, secrets),
+        subject=mask_secrets(notification.subject, secrets)[:500],
+        body=mask_secrets(notification.body, secrets),
         status=outbox.PENDING,
         dedup_key=outbox.dedup_key(notification.incident_id, notification.kind, channel),
         next_attempt_at=due,

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from oncall_agent.errors import ChannelMisconfigured, ChannelUnavailable
-from oncall_agent.executors.base import redact, truncate
+from oncall_agent.executors.base import truncate
+from oncall_agent.secrets import mask_secrets
 
 # A server asking for more than this is taken at this: a day-long pause hides an outage.
 MAX_RETRY_AFTER_S = 3600.0
@@ -92,7 +93,7 @@ def check_status(
     code = response.status_code
     if 200 <= code < 300:
         return
-    snippet = redact(truncate(response.text.strip(), BODY_SNIPPET_CHARS), secrets)
+    snippet = mask_secrets(truncate(response.text.strip(), BODY_SNIPPET_CHARS), secrets)
     said = f" ({snippet})" if snippet else ""
     if code in (408, 429) or code >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))

@@ -10,8 +10,8 @@ from email.utils import format_datetime, make_msgid
 from typing import Literal, NoReturn
 
 from oncall_agent.errors import ChannelMisconfigured, ChannelUnavailable
-from oncall_agent.executors.base import redact
 from oncall_agent.notify.base import Notification
+from oncall_agent.secrets import mask_secrets
 
 SmtpSecurity = Literal["starttls", "ssl", "plain"]
 
@@ -92,7 +92,7 @@ class SmtpEmailNotifier:
     def _raise_for(self, exc: BaseException) -> NoReturn:
         """Translate an smtplib or socket error into the notification error it means."""
         server = f"{self.name}: SMTP server {self.host}:{self.port}"
-        said = redact(_server_said(exc), self.secrets())
+        said = mask_secrets(_server_said(exc), self.secrets())
         if isinstance(exc, smtplib.SMTPAuthenticationError):
             raise ChannelMisconfigured(
                 f"{server} refused the login of {self.username!r}{said}; "

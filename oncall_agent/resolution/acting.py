@@ -6,10 +6,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from oncall_agent.errors import ActionError, ActionRejected, DuplicateAction, VerificationError
-from oncall_agent.executors.base import Executor, params_hash, redact, truncate
+from oncall_agent.executors.base import Executor, params_hash, truncate
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
 from oncall_agent.resolution.analysis import Analysis
 from oncall_agent.resolution.decision import action_target
+from oncall_agent.secrets import mask_secrets
 from oncall_agent.settings import get_settings
 from oncall_agent.store.actions import (
     finish_action,
@@ -152,7 +153,7 @@ def execute_action(
     except ActionError as exc:
         result = ActionResult(status=ActionStatus.FAILED, output=str(exc))
         verification = None
-    output = truncate(redact(result.output, secrets), limit)
+    output = truncate(mask_secrets(result.output, secrets), limit)
     if dry_run:
         status = ActionStatus.DRY_RUN
     elif (

@@ -56,16 +56,29 @@ class Analysis(BaseModel):
 
 
 def incident_fields(incident: Incident, service_vars: dict[str, dict[str, str]]) -> dict[str, str]:
-    """Values an action template may use: the incident's own fields plus its service's variables."""
-    fields = dict(incident.attributes or {})
-    fields |= {
-        "id": str(incident.id),
-        "service": incident.service,
-        "category": incident.category,
-        "severity": incident.severity,
-    }
-    fields.update(service_vars.get(incident.service, {}))
+    """Values an action template may use: the incident's targets plus its service's variables.
+
+    Targets are what configuration vouches for (sources.scope): a service or id a log line
+    merely claims is shown on the incident but never fills an action's parameters.
+    """
+    fields = dict(incident.targets or {})
+    fields |= {"id": str(incident.id), "category": incident.category, "severity": incident.severity}
+    if "service" in fields:
+        fields.update(service_vars.get(fields["service"], {}))
     return fields
+
+
+def _unscoped(incident: Incident) -> str:
+    """Why values the incident shows may be missing from its targets, for a problem message."""
+    targets = incident.targets or {}
+    claimed = {"service": incident.service, **(incident.attributes or {})}
+    names = sorted(k for k in claimed if k not in targets and k not in ("log_excerpt",))
+    if not names:
+        return ""
+    return (
+        f"; the log lines named {', '.join(names)} but their source may not act on them "
+        "(fix the source's service, services or target_attributes)"
+    )
 
 
 def _incident_text(incident: Incident) -> IncidentText:
@@ -80,15 +93,20 @@ def _incident_text(incident: Incident) -> IncidentText:
 
 
 def _rendered_arms(
-    spec: KnowledgeEntrySpec, fields: dict[str, str], problems: list[str]
+    spec: KnowledgeEntrySpec, fields: dict[str, str], problems: list[str], unscoped: str = ""
 ) -> list[ActionSpec]:
-    """The entry's action and alternatives filled in for the incident (unfillable ones left out)."""
+    """The entry's action and alternatives filled in for the incident (unfillable ones left out).
+
+    UNSCOPED says which values the log lines named that their source may not act on.
+    """
     arms = []
     for arm in spec.arms():
         try:
             arms.append(render_action(arm, fields))
         except ConfigError as exc:
-            problems.append(f"the action {arm.name} of {spec.key} cannot be filled in: {exc}")
+            problems.append(
+                f"the action {arm.name} of {spec.key} cannot be filled in: {exc}{unscoped}"
+            )
     return arms
 
 
@@ -140,9 +158,10 @@ def _fill_action(
     fields: dict[str, str],
     allowed: set[str] | None,
     rng: random.Random | None,
+    unscoped: str = "",
 ) -> tuple[int, int]:
     """Render the action (choosing among alternatives); the record its confidence uses."""
-    arms = _rendered_arms(spec, fields, analysis.problems)
+    arms = _rendered_arms(spec, fields, analysis.problems, unscoped)
     if not spec.alternatives:
         analysis.action = arms[0] if arms else None
         return row.successes, row.failures
@@ -182,7 +201,9 @@ def analyze_incident(
         best, row = matches[0], rows[matches[0].entry_key]
         spec = to_spec(row)
         fields = incident_fields(incident, service_vars or {})
-        successes, failures = _fill_action(session, analysis, row, spec, fields, allowed, rng)
+        successes, failures = _fill_action(
+            session, analysis, row, spec, fields, allowed, rng, _unscoped(incident)
+        )
         score = score_confidence(best.score, successes, failures)
         analysis.entry_key, analysis.entry_id, analysis.entry_title = row.key, row.id, row.title
         analysis.match_score, analysis.match_reasons = best.score, list(best.reasons)

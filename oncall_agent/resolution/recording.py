@@ -9,21 +9,30 @@ from oncall_agent.notify.base import Notifier
 from oncall_agent.notify.compose import compose_escalation
 from oncall_agent.resolution.acting import ActionOutcome
 from oncall_agent.resolution.analysis import Analysis
+from oncall_agent.settings import get_settings
 from oncall_agent.store.actions import runs_for_incident
 from oncall_agent.store.audit import audit
+from oncall_agent.store.credits import hold_credit
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import get_incident, set_status
 from oncall_agent.store.knowledge import record_outcome
 
 
 def record_action_outcome(engine: Engine, analysis: Analysis, outcome: ActionOutcome) -> bool:
-    """Update the entry's success record from a fresh, verified outcome; True if it resolved."""
-    resolved = outcome.status is ActionStatus.SUCCEEDED and outcome.verified is not False
-    counts = not outcome.reused and outcome.status in (ActionStatus.SUCCEEDED, ActionStatus.FAILED)
+    """Resolve the incident on a verified success (its credit pending); True if it resolved.
+
+    The entry's record changes at once only for a failure. A verified success is credited once
+    the incident stayed quiet for the verification window (`store.credits`); an action with no
+    effect, a dry run or an unknown outcome never counts.
+    """
+    resolved = outcome.status is ActionStatus.SUCCEEDED and outcome.verified is True
+    fresh = not outcome.reused and outcome.action_run_id is not None
     with session_scope(engine) as session:
-        if counts and analysis.entry_id is not None:
+        if fresh and resolved and outcome.action_run_id is not None:
+            hold_credit(session, outcome.action_run_id, get_settings().verification_window_s)
+        elif fresh and outcome.status is ActionStatus.FAILED and analysis.entry_id is not None:
             action = analysis.action.name if analysis.action else None
-            record_outcome(session, analysis.entry_id, success=resolved, action=action)
+            record_outcome(session, analysis.entry_id, success=False, action=action)
         if resolved:
             note = f"{outcome.action} on {outcome.target} succeeded and was verified"
             set_status(session, analysis.incident_id, IncidentStatus.RESOLVED, note=note)
@@ -69,6 +78,11 @@ def escalation_reasons(
         why.append("the knowledge entry is in shadow mode: the agent only records what it would do")
     if outcome is not None and outcome.status is ActionStatus.DRY_RUN:
         why.append(f"dry run of {outcome.action} on {outcome.target}: {outcome.output[:300]}")
+    elif outcome is not None and outcome.status is ActionStatus.NO_EFFECT:
+        why.append(
+            f"the action {outcome.action} on {outcome.target} ran and changed nothing "
+            f"(no effect): {outcome.output[:300]}"
+        )
     elif outcome is not None and outcome.status is not ActionStatus.SUCCEEDED:
         why.append(
             f"the action {outcome.action} ended {outcome.status.value}: {outcome.verification}"

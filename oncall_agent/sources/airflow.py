@@ -186,6 +186,9 @@ class AirflowSource:
         }
         if ti.map_index >= 0:
             attributes["map_index"] = str(ti.map_index)
+        # Ids from Airflow's API are targets (the executors' DAG allow-list still applies);
+        # the log excerpt is text, and a DAG is not a service an action may restart.
+        ids = ("dag_id", "task_id", "run_id", "map_index")
         return LogEvent(
             source=SOURCE,
             message=f"{message} {summary}" if summary else message,
@@ -193,6 +196,7 @@ class AirflowSource:
             timestamp=ti.end_date,
             level="warning" if ti.state == "up_for_retry" else "error",
             attributes=attributes,
+            targets={k: v for k, v in attributes.items() if k in ids},
         )
 
 
@@ -208,6 +212,7 @@ def _run_event(run: AirflowDagRun) -> LogEvent:
         timestamp=run.end_date,
         level="error",
         attributes={"dag_id": run.dag_id, "run_id": run.run_id, "state": run.state},
+        targets={"dag_id": run.dag_id, "run_id": run.run_id},
     )
 
 

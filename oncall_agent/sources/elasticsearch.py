@@ -30,6 +30,7 @@ from oncall_agent.errors import SourceError, SourceUnavailable
 from oncall_agent.integrations.es_client import PageRequest, PitExpired, SearchBackend, SearchPage
 from oncall_agent.integrations.es_documents import EsFields, hit_to_event
 from oncall_agent.models import LogEvent
+from oncall_agent.sources.scope import TargetScope
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,6 +53,8 @@ class EsSourceConfig(BaseModel):
     retry_delays_s: list[float] = Field(default_factory=lambda: [0.5, 2.0])
     backoff_initial_s: float = Field(default=5.0, ge=0)
     backoff_max_s: float = Field(default=300.0, ge=0)
+    # Which document services and attribute values actions may use (default: none).
+    scope: TargetScope = Field(default_factory=TargetScope)
 
 
 class _Scan(BaseModel):
@@ -241,7 +244,8 @@ class ElasticsearchLogSource:
                 continue
             state.seen[key] = timestamp_ms
             state.high_ms = max(state.high_ms or timestamp_ms, timestamp_ms)
-            events.append(hit_to_event(hit, self.config.fields, self.config.index))
+            config = self.config
+            events.append(hit_to_event(hit, config.fields, config.index, config.scope))
         return events
 
     def _finish_pass(self, state: EsCursor, scan: _Scan) -> None:

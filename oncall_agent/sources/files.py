@@ -47,6 +47,7 @@ from oncall_agent.sources.file_reader import (
 )
 from oncall_agent.sources.multiline import DEFAULT_FLUSH_AFTER_S, MultilineRules
 from oncall_agent.sources.parsing import check_parser, parse_line
+from oncall_agent.sources.scope import NO_SCOPE, TargetScope
 
 __all__ = ["DEFAULT_MAX_BYTES", "FileSource", "LineSelector", "ReadBatch", "ReadStats"]
 
@@ -105,8 +106,12 @@ class FileSource:
         multiline: MultilineRules | None = MultilineRules(),
         flush_after_s: float = DEFAULT_FLUSH_AFTER_S,
         parser: str = "auto",
+        scope: TargetScope = NO_SCOPE,
     ) -> None:
         """Read PATHS; SERVICE overrides the parsed one; LINE_FILTER may drop events early.
+
+        SCOPE says which parsed services and values actions may use (default: none; a fixed
+        SERVICE is always one).
 
         MULTILINE joins stack traces (None: every line is an event); a trace at the end of a
         file and a last line without newline are held until the file has been quiet for
@@ -128,6 +133,7 @@ class FileSource:
         self.multiline = multiline
         self.flush_after_s = flush_after_s
         self.parser = check_parser(parser)
+        self.scope = scope
 
     @property
     def source_key(self) -> str:
@@ -322,11 +328,12 @@ class FileSource:
             return
         parsed = parse_line(kept[0], parser=self.parser)
         message = parsed.message if len(kept) == 1 else "\n".join([parsed.message, *kept[1:]])
+        named = parsed.service or _stem(path)
         run.events.append(
             LogEvent(
                 source=f"file:{path}",
                 message=message,
-                service=self.service or parsed.service or _stem(path),
+                service=self.service or named,
                 timestamp=parsed.timestamp,
                 level=parsed.level,
                 path=path,
@@ -334,5 +341,6 @@ class FileSource:
                 offset=raw.offset,
                 truncated_bytes=raw.cut,
                 attributes=dict(parsed.attributes),
+                targets=self.scope.targets(self.service, named, parsed.attributes),
             )
         )

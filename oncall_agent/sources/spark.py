@@ -151,9 +151,13 @@ class SparkHistorySource:
             attributes["attempt_id"] = app.attempt_id
         attributes.update({k: str(v) for k, v in extra.items()})
         ended = datetime.fromtimestamp((app.end_ms or self._now_ms()) / 1000, UTC)
+        # The History Server's own ids are targets; the service only when configured.
+        targets = {"app_id": app.app_id, "app_name": app.name}
+        if self.service:
+            targets["service"] = self.service
         return LogEvent(
             source="spark-history", message=message, service=self.service or app.name,
-            timestamp=ended, level=level, attributes=attributes,
+            timestamp=ended, level=level, attributes=attributes, targets=targets,
         )  # fmt: skip
 
 
@@ -189,7 +193,12 @@ class SparkDriverLogSource:
                 if found:
                     apps[key] = found.group(1)
             if key in apps:
-                event = event.model_copy(update={"attributes": {**event.attributes,
-                                                                "app_id": apps[key]}})  # fmt: skip
+                # The id comes from a line of the log: a target only if the scope allows it.
+                found_ids = {"app_id": apps[key]}
+                allowed = self.files.scope.targets(None, None, found_ids)
+                event = event.model_copy(update={
+                    "attributes": {**event.attributes, **found_ids},
+                    "targets": {**event.targets, **allowed},
+                })  # fmt: skip
             events.append(event)
         return ReadBatch(events, {"files": batch.cursor, "apps": apps}, batch.stats)

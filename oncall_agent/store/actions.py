@@ -128,7 +128,10 @@ def failures_on_target(session: Session, target: str, window_s: int, now: dateti
     """Actions on TARGET in the window that failed, ended unknown, or did not hold."""
     since = now - timedelta(seconds=window_s)
     bad = or_(
-        col(ActionRun.status).in_([ActionStatus.FAILED.value, ActionStatus.UNKNOWN.value]),
+        # A no-op counts too: acting again and again without effect must stop as well.
+        col(ActionRun.status).in_(
+            [ActionStatus.FAILED.value, ActionStatus.UNKNOWN.value, ActionStatus.NO_EFFECT.value]
+        ),
         col(ActionRun.held).is_(False),
     )
     query = select(func.count()).where(

@@ -14,6 +14,7 @@ from oncall_agent.errors import StoreError
 from oncall_agent.models import IncidentDraft, IncidentStatus, Severity
 from oncall_agent.store.actions import mark_did_not_hold
 from oncall_agent.store.audit import audit
+from oncall_agent.store.credits import fail_pending
 from oncall_agent.store.knowledge import record_outcome
 from oncall_agent.store.tables import Incident, utcnow
 
@@ -63,6 +64,7 @@ def _absorb(session: Session, draft: IncidentDraft, sample_limit: int) -> int | 
     row.severity = _max_severity(row.severity, draft.severity)
     # The newest identifiers win: an action should target the latest failed run, not the first.
     row.attributes = {**(row.attributes or {}), **draft.attributes}
+    row.targets = {**(row.targets or {}), **draft.targets}
     session.add(row)
     session.flush()
     return row.id
@@ -97,9 +99,12 @@ def _reopen(session: Session, draft: IncidentDraft, window: timedelta, now: date
 def _learn_recurrence(session: Session, row: Incident) -> None:
     """A recurrence is a learning signal: the fix that resolved it did not hold."""
     assert row.id is not None
-    run = mark_did_not_hold(session, row.id)
-    if run is not None and run.knowledge_entry_id is not None:
-        record_outcome(session, run.knowledge_entry_id, success=False, action=run.action)
+    run = fail_pending(session, row.id)  # inside the verification window: a failure, counted
+    if run is None:
+        run = mark_did_not_hold(session, row.id)
+        # Runs from before pending credits (credit NULL) were counted a success at once.
+        if run is not None and run.credit is None and run.knowledge_entry_id is not None:
+            record_outcome(session, run.knowledge_entry_id, success=False, action=run.action)
     audit(
         session,
         "recurrence",
@@ -126,6 +131,7 @@ def _insert(session: Session, draft: IncidentDraft, now: datetime) -> int:
         occurrences=draft.count,
         samples=list(draft.samples),
         attributes=dict(draft.attributes),
+        targets=dict(draft.targets),
         created_at=now,
         updated_at=now,
     )

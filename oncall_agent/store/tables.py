@@ -86,6 +86,9 @@ class Incident(SQLModel, table=True):
     resolution_note: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = _ts(default_now=True)
     updated_at: datetime = _ts(default_now=True)
+    # The values actions may use (a configured or allow-listed service, allowed ids): unlike
+    # `attributes`, never what a log line alone claims (see sources.scope).
+    targets: dict[str, str] | None = _json(dict)
 
 
 class KnowledgeEntry(SQLModel, table=True):
@@ -140,6 +143,10 @@ class ActionRun(SQLModel, table=True):
     finished_at: datetime | None = _ts()
     # The confidence that led to this run: the report's calibration compares it with outcomes.
     confidence: float | None = None
+    # The entry's credit for a verified success: "pending" until the incident stayed quiet
+    # until credit_due_at, then "credited" (a success) or "failed" (it came back in time).
+    credit: str | None = Field(default=None, max_length=20, index=True)
+    credit_due_at: datetime | None = _ts()
 
 
 class AuditEvent(SQLModel, table=True):

@@ -72,7 +72,9 @@ def test_demo_heals_the_service_cleans_the_disk_and_escalates_the_unknown(data_d
     assert {r.incident_id for r in runs} == {pool.id, disk.id, approved.id}
     assert next(r for r in runs if r.incident_id == approved.id).triggered_by == "demo-oncall"
     pool_run = next(r for r in runs if r.incident_id == pool.id)
-    assert entries[pool_run.knowledge_entry_id].successes >= 1
+    # Resolved, but credited to the entry only once the verification window has stayed quiet.
+    assert pool_run.credit == "pending" and pool_run.credit_due_at is not None
+    assert entries[pool_run.knowledge_entry_id].successes == 0
 
     # Every escalation was delivered (several due together go out as one digest message).
     with session_scope(get_engine()) as session:

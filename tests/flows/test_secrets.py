@@ -25,6 +25,8 @@ from oncall_agent.store.schema import upgrade
 from tests.integration.notify_receivers import Receiver
 
 CANARY = "canary-5e3cr3t-7f1d9a"
+# Secrets inside a log line (letters-only values too): masked before anything keeps them.
+LINE_SECRETS = ("sk_live_abcdef", "hunterlettersonly", "lineuserpw")
 
 
 def _dump_store() -> str:
@@ -48,13 +50,15 @@ async def _prefect_records() -> str:
 
 
 def test_canary_secret_never_leaks(data_dir: Path, tmp_path: Path) -> None:
-    """An action that prints the secret and a webhook whose URL holds it leak it nowhere."""
+    """Block secrets and secrets inside log lines reach no row, message, outbox, run or artifact."""
     secret_file = tmp_path / "service.conf"
     secret_file.write_text(f"{CANARY}\n")  # no key=value shape: only the secret list can catch it
     log = tmp_path / "app.log"
     log.write_text(
         "2026-11-27T03:00:00Z ERROR api cache token mismatch for shard 4\n"
-        "2026-11-27T03:00:01Z ERROR api ledger checksum mismatch for batch 77\n"
+        "2026-11-27T03:00:01Z ERROR api ledger checksum mismatch for batch 77 "
+        "api_key=sk_live_abcdef password: hunterlettersonly "
+        "via postgresql://ledger:lineuserpw@db:5432/ledger\n"
     )
     upgrade(get_engine())
     with session_scope(get_engine()) as session:
@@ -122,3 +126,5 @@ def test_canary_secret_never_leaks(data_dir: Path, tmp_path: Path) -> None:
         "prefect": prefect_text,
     }.items():
         assert CANARY not in text, f"the canary leaked into the {where}"
+        for secret in LINE_SECRETS:
+            assert secret not in text, f"the log line's secret {secret!r} leaked into the {where}"

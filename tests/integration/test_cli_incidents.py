@@ -106,3 +106,25 @@ def test_show_unknown_incident_is_a_clear_error(cli_store: Path) -> None:
     result = runner.invoke(build_app(), ["show", "999"])
     assert result.exit_code == 1
     assert "no incident with id 999" in result.output
+
+
+def test_show_prints_each_action_output_and_its_verification(
+    cli_store: Path, tmp_path: Path
+) -> None:
+    """`oncall show` lists what an action printed (here: a cleanup that deleted nothing)."""
+    from oncall_agent.executors.config import ExecutorConfig
+    from oncall_agent.executors.registry import build_executor
+    from oncall_agent.resolution.acting import execute_action
+
+    oncall("db", "upgrade")
+    out = oncall("simulate-incident", "--title", "disk full", "--service", "api",
+                 "--message", "write failed: No space left on device")  # fmt: skip
+    incident_id = int(re.search(r"incident #(\d+) opened", out).group(1))  # type: ignore[union-attr]
+    empty = tmp_path / "spool"
+    empty.mkdir()
+    analysis = analyze_incident(get_engine(), incident_id, {"api": {"log_dir": str(empty)}})
+    executor = build_executor("cleanup_files", ExecutorConfig(cleanup_roots=[empty]))
+    execute_action(get_engine(), analysis, executor)
+    shown = oncall("show", str(incident_id))
+    assert "cleanup_files" in shown and ": no_effect" in shown
+    assert "| deleted 0 file(s), 0 bytes" in shown

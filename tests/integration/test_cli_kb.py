@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 
 from oncall_agent.cli.kb import app
 from oncall_agent.knowledge.defaults import DEFAULT_ENTRIES
+from oncall_agent.knowledge.spec import dump_entries
+from oncall_agent.models import AutonomyMode
 from oncall_agent.settings import get_settings
 from oncall_agent.store import knowledge as kb
 from oncall_agent.store.engine import get_engine, session_scope
@@ -127,23 +129,61 @@ def test_add_from_file(store: Engine, tmp_path: Path) -> None:
 def test_export_then_import_round_trips(
     store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
-    """Exported entries import into an empty store identical; importing again changes nothing."""
+    """Exported entries import into an empty store identical (auto lowered to approve by hand);
+    importing the export again into its own store changes nothing."""
     path = tmp_path / f"kb{suffix}"
     exported = runner.invoke(app, ["export", str(path)])
     assert exported.exit_code == 0, exported.output
     assert f"exported {len(DEFAULT_ENTRIES)} entries" in exported.output
+    again = runner.invoke(app, ["import", str(path)])
+    assert f"created 0, updated 0, unchanged {len(DEFAULT_ENTRIES)}" in again.output
 
     other = _store(tmp_path, "other.db", monkeypatch)
+    refused = runner.invoke(app, ["import", str(path)])
+    assert refused.exit_code == 2 and "'auto' cannot be added or imported" in refused.output
+    lowered = [e.model_copy(update={"autonomy": AutonomyMode.APPROVE})
+               if e.autonomy is AutonomyMode.AUTO else e for e in DEFAULT_ENTRIES]  # fmt: skip
+    dump_entries(lowered, path)
     imported = runner.invoke(app, ["import", str(path)])
     assert imported.exit_code == 0, imported.output
     assert f"created {len(DEFAULT_ENTRIES)}, updated 0, unchanged 0" in imported.output
     with session_scope(other) as session:
         assert [kb.to_spec(r) for r in kb.list_entries(session)] == sorted(
-            DEFAULT_ENTRIES, key=lambda e: e.key
+            lowered, key=lambda e: e.key
         )
-    again = runner.invoke(app, ["import", str(path)])
-    assert f"created 0, updated 0, unchanged {len(DEFAULT_ENTRIES)}" in again.output
     other.dispose()
+
+
+@pytest.mark.parametrize("command", ["import", "add"])
+def test_unknown_action_and_auto_autonomy_are_refused(
+    store: Engine, tmp_path: Path, command: str
+) -> None:
+    """`kb import` and `kb add --file` refuse unknown actions and new auto entries, storing none."""
+    path = tmp_path / "hostile.yaml"
+    path.write_text(yaml.safe_dump({"entries": [
+        {"key": "ok", "title": "O", "solution": "s"},
+        {"key": "nuke", "title": "N", "solution": "s", "action": {"name": "launch_missiles"}},
+        {"key": "fast", "title": "F", "solution": "s", "autonomy": "auto",
+         "action": {"name": "restart_service", "params": {"service": "api"}}},
+    ]}))  # fmt: skip
+    args = ["import", str(path)] if command == "import" else ["add", "--file", str(path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "entry #2 (key 'nuke'), field 'action.name': unknown action 'launch_missiles'" in (
+        result.output.replace("\n", "")
+    )
+    assert "entry #3 (key 'fast'), field 'autonomy'" in result.output
+    assert not {"ok", "nuke", "fast"} & set(_keys(store))
+
+
+def test_add_from_options_refuses_unknown_action_and_auto(store: Engine) -> None:
+    """`kb add --action launch_missiles` and `kb add --autonomy auto` are refused."""
+    base = ["add", "--key", "z", "--title", "Z", "--solution", "s"]
+    unknown = runner.invoke(app, [*base, "--action", "launch_missiles"])
+    assert unknown.exit_code == 2 and "unknown action 'launch_missiles'" in unknown.output
+    auto = runner.invoke(app, [*base, "--action", "restart_service", "--autonomy", "auto"])
+    assert auto.exit_code == 2 and "'auto' cannot be added or imported" in auto.output
+    assert "z" not in _keys(store)
 
 
 def test_import_counts_updates(store: Engine, tmp_path: Path) -> None:

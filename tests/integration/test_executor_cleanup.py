@@ -232,3 +232,29 @@ def test_verify_fails_when_a_deleted_file_is_back(tree):
     _write(tree / "logs" / "a.log")
     check = executor.verify(plan, result, {})
     assert not check.ok and check.data["remaining"] == [str(tree / "logs" / "a.log")]
+
+
+def test_parent_of_the_root_swapped_for_a_symlink_after_validation_deletes_nothing(
+    tmp_path, monkeypatch
+):
+    """A parent of the root replaced by a symlink between validation and deletion is refused."""
+    from oncall_agent.executors import cleanup
+
+    root = tmp_path / "app" / "logs"
+    _write(root / "a.log", old=True)
+    victim = _write(tmp_path / "victim" / "logs" / "a.log", old=True)
+    executor = build_executor("cleanup_files", load_executor_config({"cleanup_roots": [str(root)]}))
+    plan = executor.plan({"root": str(root), "pattern": "*.log"})
+    real_validate = cleanup.validate_request
+
+    def validate_then_swap(params, config):
+        """Validate as usual, then swap app/ for a symlink to victim/ (the race)."""
+        request = real_validate(params, config)
+        (tmp_path / "app").rename(tmp_path / "app-moved")
+        (tmp_path / "app").symlink_to(tmp_path / "victim")
+        return request
+
+    monkeypatch.setattr(cleanup, "validate_request", validate_then_swap)
+    result = executor.run(plan, dry_run=False, timeout_s=10)
+    assert victim.exists(), "a file outside the root was deleted through the swapped parent"
+    assert result.status is ActionStatus.FAILED and result.details["deleted"] == []

@@ -35,7 +35,7 @@ def executor(base):
             "http_allowed_prefixes": [
                 f"{base}/health",
                 f"{base}/status/",
-                f"{base}/echo",
+                {"prefix": f"{base}/echo", "methods": ["POST", "GET"]},
                 f"{base}/secret",
             ]
         }
@@ -92,6 +92,15 @@ def test_response_secrets_are_redacted(executor, base):
         "http://localhost:{port}/health",
         "http://127.0.0.1:1/health",
         "http://127.0.0.1:{port}@127.0.0.1:{port}/break",
+        "/status/..;/break",
+        "/status/%2e%2e/break",
+        "/status/%252e%252e/break",
+        "/status/.%2e/break",
+        "/status/..%2fbreak",
+        "/status/%252fbreak",
+        "/status/..\\break",
+        "/status/./x",
+        "/status/x;jsessionid=1",
     ],
 )
 def test_disallowed_url_is_rejected_before_any_request(executor, server, base, path_or_url):
@@ -166,3 +175,13 @@ def test_check_health_reports_an_unreachable_url():
     """A refused connection is reported in the detail, not raised."""
     check = check_health("http://127.0.0.1:9/health", within_s=0, interval_s=0.05)
     assert not check.ok and "ConnectError" in check.detail
+
+
+def test_methods_are_allowed_per_prefix(executor, server, base):
+    """A plain prefix allows only GET and HEAD; other methods need the prefix's own list."""
+    with pytest.raises(ActionRejected, match="method POST is not allowed"):
+        executor.plan({"method": "POST", "url": f"{base}/status/200"})
+    with pytest.raises(ActionRejected, match="method DELETE is not allowed"):
+        executor.plan({"method": "DELETE", "url": f"{base}/echo"})
+    assert executor.plan({"method": "POST", "url": f"{base}/echo"}).params["method"] == "POST"
+    assert server.requests == []

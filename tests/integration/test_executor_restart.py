@@ -16,6 +16,7 @@ import pytest
 
 from oncall_agent.errors import ActionRejected
 from oncall_agent.executors import build_executor, load_executor_config
+from oncall_agent.executors.health import check_health
 from oncall_agent.executors.local_process import is_alive, read_pid, wait_group_gone
 from oncall_agent.models import ActionStatus
 
@@ -26,8 +27,11 @@ FAKE_CLI = """#!{python}
 import json, os, sys
 with open({log!r}, "a") as log:
     log.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
-if sys.argv[1:2] == ["inspect"]:
+if sys.argv[1:2] == ["inspect"] and "Running" in sys.argv[3]:
     print("true")
+elif sys.argv[1:2] in (["inspect"], ["show"]):  # the running instance: new after each restart
+    restarts = sum('"restart"' in line for line in open({log!r}))
+    print(100 + (0 if os.path.exists({log!r} + ".same") else restarts))
 """
 
 
@@ -173,28 +177,33 @@ def _calls(log: Path) -> list[list[str]]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-@pytest.mark.parametrize(
-    ("target", "restart", "status"),
-    [
-        (
-            {"backend": "systemctl", "unit": "nginx.service"},
-            ["systemctl", "restart", "nginx.service"],
-            ["systemctl", "is-active", "--quiet", "nginx.service"],
-        ),
-        (
-            {"backend": "docker", "container": "web-1"},
-            ["docker", "restart", "web-1"],
-            ["docker", "inspect", "--format", "{{.State.Running}}", "web-1"],
-        ),
-        (
-            {"backend": "kubectl", "deployment": "api", "namespace": "prod"},
-            ["kubectl", "rollout", "restart", "deployment/api", "-n", "prod"],
-            ["kubectl", "rollout", "status", "deployment/api", "-n", "prod", "--timeout=15s"],
-        ),
-    ],
-)
-def test_cli_backends_run_exactly_the_expected_argv(fake_clis, target, restart, status):
-    """Dry run calls nothing; a real run calls the restart argv; verify calls the status argv."""
+SYSTEMCTL_ID = ["systemctl", "show", "--property=MainPID", "--value", "nginx.service"]
+DOCKER_ID = ["docker", "inspect", "--format", "{{.State.Pid}} {{.State.StartedAt}}", "web-1"]
+CLI_CASES = [
+    (
+        {"backend": "systemctl", "unit": "nginx.service"},
+        ["systemctl", "restart", "nginx.service"],
+        ["systemctl", "is-active", "--quiet", "nginx.service"],
+        SYSTEMCTL_ID,
+    ),
+    (
+        {"backend": "docker", "container": "web-1"},
+        ["docker", "restart", "web-1"],
+        ["docker", "inspect", "--format", "{{.State.Running}}", "web-1"],
+        DOCKER_ID,
+    ),
+    (
+        {"backend": "kubectl", "deployment": "api", "namespace": "prod"},
+        ["kubectl", "rollout", "restart", "deployment/api", "-n", "prod"],
+        ["kubectl", "rollout", "status", "deployment/api", "-n", "prod", "--timeout=15s"],
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("target", "restart", "status", "identity"), CLI_CASES)
+def test_cli_backends_run_exactly_the_expected_argv(fake_clis, target, restart, status, identity):
+    """Dry run calls nothing; a run reads the instance, restarts; verify checks a new one runs."""
     executor = build_executor(
         "restart_service", load_executor_config({"services": {"svc": target}})
     )
@@ -202,9 +211,25 @@ def test_cli_backends_run_exactly_the_expected_argv(fake_clis, target, restart, 
     assert dry.status is ActionStatus.DRY_RUN and Path(dry.argv[0]).name == restart[0]
     assert dry.argv[1:] == restart[1:] and _calls(fake_clis) == []
     _, result = _restart(executor, "svc")
-    assert result.status is ActionStatus.SUCCEEDED and _calls(fake_clis) == [restart]
+    before = [identity] if identity else []
+    assert result.status is ActionStatus.SUCCEEDED and _calls(fake_clis) == [*before, restart]
     assert executor.verify(plan, result, {}).ok
-    assert _calls(fake_clis) == [restart, status]
+    assert _calls(fake_clis) == [*before, restart, status, *before]
+
+
+@pytest.mark.parametrize(("target", "restart", "status", "identity"), CLI_CASES[:2])
+def test_a_unit_that_kept_its_old_process_fails_verification(
+    fake_clis, target, restart, status, identity
+):
+    """systemctl/docker said yes, but the same MainPID (container Pid) still runs: not verified."""
+    Path(f"{fake_clis}.same").touch()  # the fake now reports the same instance throughout
+    executor = build_executor(
+        "restart_service", load_executor_config({"services": {"svc": target}})
+    )
+    plan, result = _restart(executor, "svc")
+    check = executor.verify(plan, result, {})
+    assert result.status is ActionStatus.SUCCEEDED
+    assert not check.ok and "the same instance still runs" in check.detail
 
 
 @pytest.mark.parametrize("service", ["db", "", None, 3, "web ", "WEB", {"name": "web"}])
@@ -220,3 +245,38 @@ def test_extra_parameters_are_rejected(services):
     config, _ = services
     with pytest.raises(ActionRejected, match="unknown parameter"):
         build_executor("restart_service", config).plan({"service": "web", "force": True})
+
+
+def test_wrong_pidfile_with_the_old_process_still_serving_fails_verification(services, tmp_path):
+    """Nothing stopped, the new process dies on the taken port, the old one answers /health:
+    verification fails (it used to say "succeeded, verified")."""
+    config, port = services
+    old = subprocess.Popen(
+        [sys.executable, SERVER, str(port)], start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        health = f"http://127.0.0.1:{port}/health"
+        assert check_health(health, within_s=10).ok  # the old process serves
+        (tmp_path / "web.pid").write_text("999999\n")  # a pidfile that names nothing
+        executor = build_executor("restart_service", config)
+        plan, result = _restart(executor, "web")
+        assert result.details["old_pid"] is None  # nothing was stopped
+        check = executor.verify(plan, result, {"within_s": 5})
+        assert not check.ok, check.detail
+        assert "not from the new pid" in check.detail or "not running" in check.detail
+        assert old.poll() is None  # the old process still runs: nothing was restarted
+    finally:
+        os.killpg(old.pid, signal.SIGKILL)
+        old.wait()
+
+
+def test_a_new_process_that_serves_health_passes_verification(services, tmp_path):
+    """Control: with the old one stopped, a new pid that answers /health itself passes."""
+    config, _ = services
+    executor = build_executor("restart_service", config)
+    _, first = _restart(executor, "web")
+    plan, second = _restart(executor, "web")
+    check = executor.verify(plan, second, {"within_s": 10})
+    assert check.ok and "answers from it" in check.detail, check.detail
+    assert not is_alive(first.details["new_pid"])

@@ -13,6 +13,7 @@ import pytest
 
 from oncall_agent.errors import ActionRejected
 from oncall_agent.executors import build_executor, load_executor_config
+from oncall_agent.executors.config import HttpPrefix
 from oncall_agent.executors.urls import check_url_allowed
 from oncall_agent.models import ActionStatus
 
@@ -145,7 +146,8 @@ def test_http_call_payloads_never_leave_the_allowed_prefix(payloads):
     """Payloads appended to an allowed URL are refused or stay under the prefix."""
     prefix = "http://127.0.0.1:9/api/"
     executor = build_executor(
-        "http_call", load_executor_config({"http_allowed_prefixes": [prefix]})
+        "http_call",
+        load_executor_config({"http_allowed_prefixes": [{"prefix": prefix, "methods": ["POST"]}]}),
     )
     for payload in payloads:
         for url in (prefix + payload, payload):
@@ -153,7 +155,8 @@ def test_http_call_payloads_never_leave_the_allowed_prefix(payloads):
                 plan = executor.plan({"method": "POST", "url": url})
             except ActionRejected:
                 continue
-            assert check_url_allowed(plan.target, [prefix]) == plan.target
+            allowed = [HttpPrefix(prefix=prefix, methods=["POST"])]
+            assert check_url_allowed(plan.target, allowed, "POST") == plan.target
 
 
 def test_no_shell_is_ever_used_in_the_code():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,10 +21,11 @@ from oncall_agent.resolution.acting import execute_action
 from oncall_agent.resolution.analysis import analyze_incident
 from oncall_agent.resolution.decision import decide_incident
 from oncall_agent.resolution.recording import escalate_incident, record_action_outcome
+from oncall_agent.store.credits import settle_credits
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import get_incident, open_or_update_incident
 from oncall_agent.store.knowledge import get_entry, seed_defaults
-from oncall_agent.store.tables import ActionRun, AuditEvent
+from oncall_agent.store.tables import ActionRun, AuditEvent, utcnow
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
@@ -43,6 +44,7 @@ def draft_for(message: str, category: str, service: str = "api") -> IncidentDraf
         last_seen=NOW,
         count=40,
         samples=[message],
+        targets={"service": service},  # as from a source configured with this service
     )
 
 
@@ -91,8 +93,12 @@ def test_disk_full_is_cleaned_once_verified_and_learned(engine: Engine, log_dir:
     with session_scope(engine) as session:
         assert len(session.exec(select(ActionRun)).all()) == 1
         entry = get_entry(session, "disk-full")
-        assert entry is not None and (entry.successes, entry.failures) == (1, 0)
+        assert entry is not None and (entry.successes, entry.failures) == (0, 0)  # pending
         assert get_incident(session, inc).status == IncidentStatus.RESOLVED
+        settle_credits(session, now=utcnow() + timedelta(hours=1))  # quiet past the window
+    with session_scope(engine) as session:
+        entry = get_entry(session, "disk-full")
+        assert entry is not None and (entry.successes, entry.failures) == (1, 0)
 
 
 def test_interrupted_action_becomes_unknown_and_is_not_rerun(engine: Engine, log_dir: Path) -> None:
@@ -159,7 +165,7 @@ def test_circuit_breaker_escalates_after_repeated_failures(engine: Engine, log_d
 
 
 def test_a_fix_that_does_not_hold_counts_against_it(engine: Engine, log_dir: Path) -> None:
-    """A recurrence records the fix as a failure, which the circuit breaker counts."""
+    """A recurrence inside the window records the fix as a failure, never its success."""
     inc = _open(engine, "No space left on device", "disk")
     analysis = analyze_incident(engine, inc, {"api": {"log_dir": str(log_dir)}})
     executor = build_executor("cleanup_files", ExecutorConfig(cleanup_roots=[log_dir]))
@@ -172,7 +178,7 @@ def test_a_fix_that_does_not_hold_counts_against_it(engine: Engine, log_dir: Pat
         assert change.kind == "reopened"
         entry = get_entry(session, "disk-full")
         run = session.get(ActionRun, outcome.action_run_id)
-    assert entry is not None and (entry.successes, entry.failures) == (1, 1)
-    assert run is not None and run.held is False
+    assert entry is not None and (entry.successes, entry.failures) == (0, 1)
+    assert run is not None and run.held is False and run.credit == "failed"
     again = analyze_incident(engine, inc, {"api": {"log_dir": str(log_dir)}})
     assert again.confidence is not None and again.confidence < (analysis.confidence or 0)

@@ -32,7 +32,7 @@ def _airflow() -> FakeAirflow:
 
 def _executor(name: str, fake: FakeAirflow, allowed: list[str] | None = None):
     """Executor NAME from the registry, acting on FAKE."""
-    config = ExecutorConfig(airflow_allowed_dags=allowed or [])
+    config = ExecutorConfig(airflow_allowed_dags=["*"] if allowed is None else allowed)
     return build_executor(name, config, secrets=["s3cret"], clients={"airflow": fake})
 
 
@@ -85,6 +85,24 @@ def test_a_dag_outside_the_allow_list_is_refused_before_any_request(
     with pytest.raises(ActionRejected, match="not in airflow_allowed_dags"):
         _executor(name, fake, allowed=["sales_*"]).plan(params)
     assert fake.calls == []
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("airflow_clear_task", CLEAR),
+        ("airflow_mark_run", {"dag_id": "etl", "run_id": CLEAR["run_id"], "state": "success"}),
+        ("airflow_trigger_dag", {"dag_id": "etl"}),
+    ],
+)
+def test_an_empty_dag_allow_list_allows_no_dag(name: str, params: dict) -> None:
+    """Deny by default: with airflow_allowed_dags empty every DAG is refused and nothing is sent."""
+    fake = _airflow()
+    with pytest.raises(ActionRejected, match="airflow_allowed_dags is empty"):
+        _executor(name, fake, allowed=[]).plan(params)
+    assert fake.calls == []
+    config = ExecutorConfig()
+    assert not configured_actions(config, {"airflow": fake}) & {name}
 
 
 def test_clear_refuses_a_task_that_is_not_failed() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from oncall_agent.executors.base import REDACTED, params_hash, redact, truncate
+from oncall_agent.executors.base import params_hash, truncate
+from oncall_agent.secrets import REDACTED, mask_secrets
 
 
 def test_params_hash_ignores_key_order_and_nesting_order():
@@ -24,7 +25,7 @@ def test_params_hash_changes_when_a_value_changes():
 def test_redact_removes_given_secrets_longest_first():
     """Each given secret disappears, even when one secret contains another."""
     text = "conn with s3cr3t-long and s3cr3t here"
-    cleaned = redact(text, ["s3cr3t", "s3cr3t-long", ""])
+    cleaned = mask_secrets(text, ["s3cr3t", "s3cr3t-long", ""])
     assert "s3cr3t" not in cleaned
     assert cleaned == f"conn with {REDACTED} and {REDACTED} here"
 
@@ -47,7 +48,7 @@ def test_redact_removes_given_secrets_longest_first():
 )
 def test_redact_removes_common_credential_shapes(text, leaked):
     """Passwords, API keys, bearer tokens and URL credentials are redacted without being listed."""
-    cleaned = redact(text)
+    cleaned = mask_secrets(text)
     assert leaked not in cleaned
     assert REDACTED in cleaned
 
@@ -55,7 +56,7 @@ def test_redact_removes_common_credential_shapes(text, leaked):
 def test_redact_keeps_ordinary_text():
     """Text without secrets is returned unchanged."""
     text = "restarted web in 2.3s; 14 files deleted from /var/log/app"
-    assert redact(text) == text
+    assert mask_secrets(text) == text
 
 
 def test_truncate_returns_short_text_unchanged():

@@ -36,7 +36,9 @@ def test_retry_then_a_run_marked_failed_are_each_reported_once(
     assert detection is not None and detection.category == "airflow"
 
     executor = build_executor(
-        "airflow_mark_run", ExecutorConfig(), clients={"airflow": airflow_api}
+        "airflow_mark_run",
+        ExecutorConfig(airflow_allowed_dags=["oncall_*"]),
+        clients={"airflow": airflow_api},
     )
     plan = executor.plan({"dag_id": DAG, "run_id": run_id, "state": "failed"})
     preview = executor.run(plan, dry_run=True, timeout_s=30)

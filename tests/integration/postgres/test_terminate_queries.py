@@ -159,6 +159,7 @@ def test_a_session_that_committed_after_the_plan_is_left_alone(
     blocker.commit()
     result = executor.run(plan, dry_run=False, timeout_s=10)
     assert result.details["terminated"] == [] and result.details["skipped"] == [pid]
+    assert result.status is ActionStatus.NO_EFFECT  # nothing ended: never a success
     assert _alive(pg_target, pid)
 
 
@@ -193,3 +194,40 @@ def test_a_long_running_query_is_terminated_when_asked_for_active_sessions(
     assert result.details["terminated"] == [pid]
     assert verification.ok, verification.detail
     assert errors and isinstance(errors[0], psycopg.OperationalError)
+
+
+def test_nothing_to_terminate_is_no_effect(pg_target: PgTarget) -> None:
+    """With no matching session the run is recorded no_effect, and verification cannot pass."""
+    client = _connection(pg_target).build_client()
+    executor = build_executor("terminate_queries", ExecutorConfig(), clients={"postgres": client})
+    plan = executor.plan({})
+    result = executor.run(plan, dry_run=False, timeout_s=10)
+    assert plan.params["sessions"] == [] and result.status is ActionStatus.NO_EFFECT
+    assert not executor.verify(plan, result, {"within_s": 0.5}).ok
+
+
+def test_the_blocked_work_proceeds_once_its_blocker_is_terminated(
+    pg_target: PgTarget, sessions: list
+) -> None:
+    """The session waiting on the blocker's lock is seen waiting, then seen moving on."""
+    _, pid = _hold_lock(pg_target, sessions, order_id=9)
+    waiter = pg_target.connect(autocommit=True)
+    sessions.append(waiter)
+    done = threading.Event()
+
+    def blocked_update() -> None:
+        waiter.execute("UPDATE orders SET status = 'paid' WHERE id = 9")
+        done.set()
+
+    thread = threading.Thread(target=blocked_update)
+    thread.start()
+    time.sleep(0.3)  # the blocker is idle past min_age_s and the waiter waits on its lock
+    client = _connection(pg_target).build_client()
+    executor = build_executor("terminate_queries", ExecutorConfig(), clients={"postgres": client})
+    plan = executor.plan({})
+    result = executor.run(plan, dry_run=False, timeout_s=10)
+    verification = executor.verify(plan, result, {"within_s": 5})
+    thread.join(timeout=10)
+    assert result.status is ActionStatus.SUCCEEDED and result.details["terminated"] == [pid]
+    assert len(result.details["waiting"]) == 1 and done.is_set()
+    assert verification.ok and "1 of 1 blocked session(s) moved on" in verification.detail
