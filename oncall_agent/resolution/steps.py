@@ -6,12 +6,13 @@ resolution flow runs these composed steps rather than one task per small functio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
+from oncall_agent.errors import ActionRejected
 from oncall_agent.executors.config import ExecutorConfig
 from oncall_agent.executors.registry import build_executor
 from oncall_agent.models import Decision
@@ -44,21 +45,46 @@ class Progress(BaseModel):
     assessment: Assessment | None = None
 
 
+def plan_refusal(
+    analysis: Analysis,
+    executors: ExecutorConfig,
+    clients: Mapping[str, Any],
+    secrets: tuple[str, ...],
+) -> str | None:
+    """Why the executor refuses the analysis's concrete action (target, parameters), or None.
+
+    This is the executor's own validation (its plan, nothing runs), done before anyone is asked
+    or anything acts, so a person is never asked to approve what can never run.
+    """
+    if analysis.action is None:
+        return None
+    try:
+        executor = build_executor(analysis.action.name, executors, secrets=secrets, clients=clients)
+        executor.plan(analysis.action.params)
+    except ActionRejected as exc:
+        return str(exc)
+    return None
+
+
 def assess_incident(
     engine: Engine,
     incident_id: int,
     service_vars: dict[str, dict[str, str]],
     policy: PolicyConfig,
     allowed: set[str],
+    check: Callable[[Analysis], str | None] | None = None,
 ) -> Assessment | None:
-    """Claim the incident, analyze it and decide; None if another run owns this episode."""
+    """Claim the incident, analyze it and decide; None if another run owns this episode.
+
+    CHECK (e.g. `plan_refusal`) says why the concrete action is refused; the policy escalates then.
+    """
     with session_scope(engine) as session:
         if not claim_for_resolution(session, incident_id):
             return None
     analysis = analyze_incident(engine, incident_id, service_vars)
-    return Assessment(
-        analysis=analysis, decision=decide_incident(engine, analysis, policy, allowed)
-    )
+    refusal = check(analysis) if check is not None else None
+    decision = decide_incident(engine, analysis, policy, allowed, refusal=refusal)
+    return Assessment(analysis=analysis, decision=decision)
 
 
 def conclude_incident(
@@ -96,7 +122,11 @@ def resolve_unattended(
 
     Stops before acting when the policy asks for approval, returning the assessment.
     """
-    assessment = assess_incident(engine, incident_id, service_vars, policy, allowed)
+
+    def check(analysis: Analysis) -> str | None:
+        return plan_refusal(analysis, executors, clients, secrets)
+
+    assessment = assess_incident(engine, incident_id, service_vars, policy, allowed, check)
     if assessment is None:  # another run owns this episode
         return Progress(summary=incident_summary(engine, incident_id))
     decision, analysis = assessment.decision.decision, assessment.analysis

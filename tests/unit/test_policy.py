@@ -40,7 +40,7 @@ def test_confident_low_risk_auto_entry_executes() -> None:
     assert decision is Decision.EXECUTE
     assert reasons[-1] == "confidence 0.82 >= auto threshold 0.75"
     assert "confidence 0.82 >= approve threshold 0.40" in reasons
-    assert "action 'restart_service' is configured and allowed" in reasons
+    assert "action 'restart_service' has a configured executor" in reasons
     assert "circuit breaker closed: 0 failed actions in the last 3600 s < limit 3" in reasons
 
 
