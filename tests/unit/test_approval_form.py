@@ -97,9 +97,14 @@ def test_a_model_summary_is_marked_as_written_by_a_model() -> None:
 
 
 def test_table_cells_keep_placeholders() -> None:
-    """A table cell escaped for the UI shows <NUM> rather than swallowing it as a tag."""
-    assert unescape(escape_html("expected=<NUM> & more")) == "expected=<NUM> & more"
-    assert "<NUM>" not in escape_html("expected=<NUM>")
+    """The detection-summary artifact's cells show <NUM> rather than swallowing it as a tag."""
+    from flows.detection import _row
+
+    row = _row({"id": 1, "title": "expected=<NUM> actual=<NUM>", "reasons": ["a <VAL>", "b"]})
+    assert row["id"] == 1 and "<NUM>" not in str(row["title"])
+    assert rendered_text(str(row["title"])).strip() == "expected=<NUM> actual=<NUM>"
+    assert unescape(str(row["reasons"])) == "a <VAL>; b"
+    assert unescape(escape_html("x & <y>")) == "x & <y>"
 
 
 def test_the_decision_is_a_required_choice_without_default() -> None:
