@@ -29,7 +29,7 @@ from oncall_agent.store.engine import get_engine, session_scope
 from oncall_agent.store.incidents import get_incident, open_or_update_incident
 from oncall_agent.store.knowledge import add_entry
 from oncall_agent.store.schema import upgrade
-from oncall_agent.store.tables import ActionRun, Approval, AuditEvent
+from oncall_agent.store.tables import ActionRun, Approval, AuditEvent, NotificationRow
 from tests.integration.notify_receivers import Inbox, Receiver
 from tests.integration.test_resolution_steps import draft_for
 from tests.unit.test_approval_form import rendered_text
@@ -394,3 +394,28 @@ def test_no_reachable_approver_escalates_at_once(world: dict[str, Any]) -> None:
         kinds = [e.kind for e in session.exec(select(AuditEvent)).all()]
     assert "approval_code_not_sent" in kinds
     assert "no approver could be sent a one-time code" in _outbox()
+
+
+def test_a_cancelled_run_escalates_and_closes_its_approval(world: dict[str, Any]) -> None:
+    """Cancelling the paused run closes the request as failed and escalates before it stops."""
+    WORLD.update(world)
+
+    async def scenario() -> None:
+        policy = PolicyConfig(approval_poll_interval_s=1, trust_local_approver=True)
+        await _save_blocks(world["logs"], policy)
+        run = asyncio.create_task(
+            resolve_incident(world["incident"], policy_block="approvals", targets_block="approvals")
+        )
+        await _pending_approval(world["engine"])
+        run.cancel()
+        with pytest.raises(BaseException):  # noqa: B017  # the run ends cancelled or crashed
+            await run
+
+    asyncio.run(scenario())
+    assert _actions(world["engine"]) == []
+    with session_scope(world["engine"]) as session:
+        assert session.exec(select(Approval)).one().status == "failed"
+        assert get_incident(session, world["incident"]).status == IncidentStatus.ESCALATED
+        owed = session.exec(select(NotificationRow).where(NotificationRow.kind == "escalation"))
+        bodies = [row.body for row in owed]  # stored in the outbox; the next run delivers it
+    assert any("the approval path failed (CancelledError" in body for body in bodies), bodies
