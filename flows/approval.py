@@ -21,7 +21,8 @@ from blocks.notifications import aload_notifiers
 from flows.approval_key import load_approval_key
 from flows.common import Channels, default_notifier
 from oncall_agent.approval_delivery import send_codes
-from oncall_agent.approvals import ApprovalAnswer, Verdict, close_approval, judge_answer
+from oncall_agent.approval_judge import judge_answer
+from oncall_agent.approvals import ApprovalAnswer, Verdict, close_approval
 from oncall_agent.markdown import escape_markdown
 from oncall_agent.policy import PolicyConfig
 from oncall_agent.resolution.analysis import Analysis

@@ -12,11 +12,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from oncall_agent.approval_codes import approval_code
+from oncall_agent.approval_judge import judge_answer
 from oncall_agent.approvals import (
     MAX_CODE_FAILURES,
     ApprovalAnswer,
     Verdict,
-    judge_answer,
     request_approval,
 )
 from oncall_agent.errors import ActionRejected

@@ -9,7 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from blocks.airflow import AirflowConnection, AirflowFailureSource
-from oncall_agent.approvals import ApprovalAnswer, judge_answer, request_approval
+from oncall_agent.approval_judge import judge_answer
+from oncall_agent.approvals import ApprovalAnswer, request_approval
 from oncall_agent.executors.config import ExecutorConfig
 from oncall_agent.executors.registry import build_executor, configured_actions
 from oncall_agent.integrations.airflow_rest import AirflowRestClient
