@@ -99,6 +99,15 @@ class PolicyConfig(BaseModel):
                     "their own (email/..., slack/..., webhook/..., teams/...), not the console"
                 )
         check_channel_names(list(self.approver_channels.values()))
+        unreachable = sorted(
+            {name for names in self.approvers.values() for name in names}
+            - set(self.approver_channels)
+        )
+        if unreachable and not self.trust_local_approver:
+            raise ValueError(
+                f"approvers {unreachable} have no channel: add them to approver_channels "
+                "(e.g. {'alice': 'email/alice'}) so they can receive one-time codes"
+            )
         for action, value in self.action_thresholds.items():
             if not 0 <= value <= 1:
                 raise ValueError(f"action_thresholds[{action!r}] = {value} is not in [0, 1]")
