@@ -140,8 +140,10 @@ async def _ask(
         return Verdict(approved=False, approval_id=approval.id, approver="", reasons=[why])
     await notify_requested(approval, analysis, channels.outbox, ui_url)
     await deliver(channels.notifiers, channels.secrets)  # a person must hear of it before we wait
-    description, started = await describe(approval, analysis), utcnow()
-    for attempt in range(1_000):  # bounded by expiry and MAX_CODE_FAILURES in practice
+    base, started = await describe(approval, analysis), utcnow()
+    description = base
+    attempt = 0
+    while True:  # ends at expiry, or when an answer is final (after MAX_CODE_FAILURES at most)
         answer = await _wait_for_answer(approval, description, policy, attempt)
         if answer is None:
             await expire(approval.id)
@@ -152,5 +154,5 @@ async def _ask(
         if verdict.final:
             return verdict
         refused = escape_markdown("; ".join(verdict.reasons))
-        description = f"**Your last answer was refused:** {refused}\n\n" + description
-    raise AssertionError("unreachable: the approval loop is bounded by expiry")
+        description = f"**Your last answer was refused:** {refused}\n\n{base}"
+        attempt += 1
