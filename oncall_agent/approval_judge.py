@@ -119,6 +119,8 @@ def judge_answer(
     with session_scope(engine) as session:
         row = get_approval(session, approval_id)
         who, unproven = _identity(row, answer, policy, key)
+        if answer.decision != "approve":  # saying no needs no proof: it only stops things
+            unproven = []
         others = _refusals(row, answer, who, policy, now)
         parameters, refused = _parameters(row, answer, validate)
         reasons = unproven + others + refused

@@ -280,3 +280,15 @@ def test_the_executor_refuses_an_approval_that_was_not_granted(
     executor = build_executor("cleanup_files", ExecutorConfig(cleanup_roots=[tmp_path]))
     with pytest.raises(ActionRejected, match="is pending"):
         execute_action(engine, analysis, executor, approval_id=approval.id)
+
+
+def test_a_rejection_needs_no_code(engine: Engine, tmp_path: Path) -> None:
+    """Anyone may say no: a reject without a code closes the request with only that reason."""
+    approval = _request(engine, tmp_path)
+    assert approval.id is not None
+    answer = ApprovalAnswer(decision="reject", approver="dave", comment="not now")
+    verdict = judge_answer(engine, approval.id, answer, POLICY, key=KEY)
+    assert not verdict.approved and verdict.reasons == [
+        "the answer was 'reject', not an explicit 'approve'"
+    ]
+    assert _status(engine, approval).status == "rejected"
