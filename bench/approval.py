@@ -77,9 +77,9 @@ async def _one(root: Path, run: int, poll_s: int) -> float:
     from oncall_agent.store.tables import AuditEvent
 
     incident_id = _setup(root, run)
-    await ResolutionPolicy(policy=PolicyConfig(approval_poll_interval_s=poll_s)).asave(
-        "bench-approval", overwrite=True
-    )
+    # Trust mode: the bench times resume-to-action, not code delivery (no approver channels here).
+    policy = PolicyConfig(approval_poll_interval_s=poll_s, trust_local_approver=True)
+    await ResolutionPolicy(policy=policy).asave("bench-approval", overwrite=True)
     await ActionTargets(executors=ExecutorConfig(cleanup_roots=[root])).asave(
         "bench-approval", overwrite=True
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import time
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,8 @@ from oncall_agent.cli.common import (
     say_empty,
     store_session,
 )
+
+RESUME_RETRY_S = 15.0
 
 
 def _parse_params(pairs: list[str]) -> dict[str, Any] | None:
@@ -49,10 +52,27 @@ def answer_approval(approval_id: int, run_input: dict[str, Any]) -> None:
         )
     if not flow_run_id:
         fail(f"approval #{approval_id} has no waiting flow run; it cannot be answered any more")
-    try:
-        resume_flow_run(UUID(flow_run_id), run_input=run_input)
-    except (NotPausedError, ObjectNotFound):
-        fail(f"the run {flow_run_id} is no longer waiting (expired or answered already)")
+    # After a refused code the run pauses again within a poll interval: retry briefly.
+    deadline = time.monotonic() + RESUME_RETRY_S
+    while True:
+        try:
+            resume_flow_run(UUID(flow_run_id), run_input=run_input)
+            return
+        except NotPausedError:
+            if time.monotonic() > deadline or not _still_pending(approval_id):
+                break
+            time.sleep(0.5)
+        except ObjectNotFound:
+            break
+    fail(f"the run {flow_run_id} is no longer waiting (expired or answered already)")
+
+
+def _still_pending(approval_id: int) -> bool:
+    """Whether APPROVAL_ID still waits for an answer."""
+    from oncall_agent.approvals import get_approval
+
+    with store_session() as session:
+        return get_approval(session, approval_id).status == "pending"
 
 
 @friendly_errors
@@ -100,25 +120,70 @@ def approvals(
     console.print(table)
 
 
+def _report_judgement(approval_id: int, after_event: int, wait_s: float) -> None:
+    """Print how the run judged the answer (it checks the code), waiting up to WAIT_S seconds."""
+    from oncall_agent.approvals import answers_to
+
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        with store_session() as session:
+            events = answers_to(session, approval_id, after_event)
+        if events:
+            details = events[-1].details or {}
+            if events[-1].kind == "approval_granted":
+                console.print(
+                    f"approval #{approval_id}: accepted from {events[-1].actor}; the run continues",
+                )
+                return
+            console.print(f"approval #{approval_id}: refused:")
+            for reason in details.get("reasons") or []:
+                console.print(f"  - {reason}")
+            if details.get("asks_again"):
+                console.print("  the request still waits: answer again with the right code")
+            raise typer.Exit(1)
+        time.sleep(0.5)
+    console.print(
+        f"approval #{approval_id}: answer sent; the run has not judged it yet "
+        "(see `oncall show` for the outcome)"
+    )
+
+
 @friendly_errors
 def approve(
     approval_id: int = typer.Argument(..., help="Approval id (see `oncall approvals`)"),
+    code: str = typer.Option(
+        "", "--code", help="The one-time code sent to your channel (required unless trusted)"
+    ),
     comment: str = typer.Option("", "--comment"),
-    approver: str = typer.Option("", "--as", help="Who approves (default: your login name)"),
-    param: list[str] = typer.Option([], "--param", help="Override a proposed parameter: key=value"),
+    approver: str = typer.Option(
+        "",
+        "--as",
+        help="Who approves; with a code it is optional (the code names you). Without a code it "
+        "works only when the policy sets trust_local_approver (demo, single-user laptop).",
+    ),
+    param: list[str] = typer.Option(
+        [], "--param", help="Narrow a proposed parameter: key=value (typed like the proposal)"
+    ),
+    wait: float = typer.Option(30.0, "--wait", help="Seconds to wait for the run's judgement"),
 ) -> None:
-    """Approve a waiting action; the paused resolution run continues and runs it."""
-    who = approver or getpass.getuser()
+    """Approve a waiting action; the paused resolution run checks the code and runs it."""
+    from oncall_agent.approvals import last_event_id
+
+    who = approver or ("" if code else getpass.getuser())
+    with store_session() as session:
+        after = last_event_id(session)
     answer_approval(
         approval_id,
         {
             "decision": "approve",
             "approver": who,
+            "code": code,
             "comment": comment,
             "parameters": _parse_params(param),
         },
     )
-    console.print(f"approval #{approval_id}: approve sent as {who}")
+    console.print(f"approval #{approval_id}: approve sent{' as ' + who if who else ''}")
+    _report_judgement(approval_id, after, wait)
 
 
 @friendly_errors
@@ -130,7 +195,8 @@ def reject(
     """Reject a waiting action; the incident escalates and nothing runs."""
     who = approver or getpass.getuser()
     answer_approval(
-        approval_id, {"decision": "reject", "approver": who, "comment": reason, "parameters": None}
+        approval_id,
+        {"decision": "reject", "approver": who, "code": "", "comment": reason, "parameters": None},
     )
     console.print(f"approval #{approval_id}: reject sent as {who}")
 

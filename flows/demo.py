@@ -59,9 +59,12 @@ def prepare_store() -> int:
 async def save_demo_blocks(world: scenario.DemoWorld) -> None:
     """Save the demo's source, policy and action targets as Prefect blocks named 'demo'."""
     await LogFileSource(paths=[str(world.log_file)], service=SERVICE).asave(BLOCK, overwrite=True)
-    # Short approval timeouts so the demo can show an expiry within a minute.
+    # Short approval timeouts so the demo can show an expiry within a minute. The demo has no
+    # approver channels, so it trusts its local engineer's name (never do this when shared).
     policy = PolicyConfig(
-        approval_timeout_s=dict.fromkeys(RiskClass, APPROVAL_TIMEOUT_S), approval_poll_interval_s=1
+        approval_timeout_s=dict.fromkeys(RiskClass, APPROVAL_TIMEOUT_S),
+        approval_poll_interval_s=1,
+        trust_local_approver=True,
     )
     await ResolutionPolicy(policy=policy).asave(BLOCK, overwrite=True)
     targets = ActionTargets(
@@ -102,7 +105,8 @@ async def demo_oncall_engineer(say: Callable[[str], None]) -> None:
             seen.add(row.id)
             say(
                 f"approval #{row.id} waits: {row.action} {row.parameters} for incident "
-                f"#{incident.id} ({incident.title}); answer with `oncall approve {row.id}`"
+                f"#{incident.id} ({incident.title}); answer with `oncall approve {row.id}` "
+                "(the demo trusts local names; elsewhere add --code CODE from your channel)"
             )
             if "report" in " ".join(incident.samples or []):
                 await asyncio.sleep(2)

@@ -12,7 +12,7 @@ from prefect.deployments.flow_runs import arun_deployment
 from blocks.event_sources import load_source_block
 from flows.common import load_channels
 from flows.resolution import resolve_incident
-from oncall_agent.resolution.report import md_text
+from oncall_agent.markdown import escape_html
 from tasks.detection import (
     incident_episode,
     incidents_to_resolve,
@@ -114,10 +114,6 @@ async def detect_incidents(
 
 
 def _row(summary: dict[str, object]) -> dict[str, object]:
-    """A summary flattened for a table artifact, text escaped (the UI renders it as markdown)."""
-    return {
-        k: md_text("; ".join(map(str, v)) if isinstance(v, list) else v)
-        if isinstance(v, list | str)
-        else v
-        for k, v in summary.items()
-    }
+    """A summary flattened for a table artifact (text escaped: the UI shows <NUM> literally)."""
+    flat = {k: ("; ".join(map(str, v)) if isinstance(v, list) else v) for k, v in summary.items()}
+    return {k: escape_html(v) if isinstance(v, str) else v for k, v in flat.items()}

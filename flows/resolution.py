@@ -9,13 +9,14 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 
-from flows.approval import ask_for_approval
+from flows.approval import Validate, ask_for_approval
 from flows.common import Context, flow_run_url, load_context
 from oncall_agent.approvals import Verdict
+from oncall_agent.executors.registry import build_executor
 from oncall_agent.resolution.acting import ActionOutcome
 from oncall_agent.resolution.analysis import Analysis
 from oncall_agent.resolution.report import resolution_markdown
-from oncall_agent.resolution.steps import resolve_unattended
+from oncall_agent.resolution.steps import Assessment, conclude_incident, resolve_unattended
 from oncall_agent.store.engine import get_engine
 from tasks.resolution import act, conclude, deliver
 
@@ -33,11 +34,23 @@ async def _run(
         ctx.targets.secret_values(),
         ctx.clients,
         triggered_by=verdict.approver if verdict else "agent",
-        approved_hash=verdict.params_hash if verdict else None,
+        approval_id=verdict.approval_id if verdict else None,
     )
 
 
-async def _approve_then_act(
+def _validator(ctx: Context, analysis: Analysis) -> Validate:
+    """The executor's own validation (its plan), to check parameters an approver changed."""
+    assert analysis.action is not None
+    executor = build_executor(
+        analysis.action.name,
+        ctx.targets.executors,
+        secrets=ctx.targets.secret_values(),
+        clients=ctx.clients,
+    )
+    return executor.plan
+
+
+async def _approve_then_run(
     ctx: Context, analysis: Analysis, requested_by: str, dry_run: bool
 ) -> tuple[ActionOutcome | None, list[str]]:
     """Ask a person (pause); run the action as approved, or not at all; say why."""
@@ -48,11 +61,36 @@ async def _approve_then_act(
         requested_by=requested_by,
         flow_run_id=str(flow_run.get_id()),
         ui_url=flow_run_url(),
+        validate=_validator(ctx, analysis),
     )
     if not verdict.approved:
         return None, verdict.reasons
     dry = dry_run or ctx.policy.dry_run_only
     return await _run(ctx, analysis, dry, verdict), verdict.reasons
+
+
+async def _approve_then_act(
+    ctx: Context, assessment: Assessment, requested_by: str, dry_run: bool
+) -> dict[str, object]:
+    """The approval path, which always ends resolved or escalated, whatever fails on the way."""
+    try:
+        outcome, reasons = await _approve_then_run(ctx, assessment.analysis, requested_by, dry_run)
+    except Exception as exc:  # a refusal or crash after the request: escalate, never strand
+        outcome, reasons = None, [_failed(exc)]
+    except BaseException as exc:  # cancelled or stopped: escalate now (directly), then stop
+        conclude_incident(
+            get_engine(), assessment, None, [_failed(exc)], ctx.channels.outbox, flow_run_url()
+        )
+        raise
+    return await conclude(assessment, outcome, reasons, ctx.channels.outbox, flow_run_url())
+
+
+def _failed(exc: BaseException) -> str:
+    """Why the approval path ended early, for the escalation."""
+    return (
+        f"the approval path failed ({type(exc).__name__}: {exc}); nothing more runs for this "
+        "request and a person must take over"
+    )
 
 
 def _one_line(summary: dict[str, object]) -> str:
@@ -102,13 +140,8 @@ async def resolve_incident(
     summary, seconds = progress.summary, dict(progress.seconds)
     if summary is None and progress.assessment is not None:  # the policy asked a person
         started = time.perf_counter()
-        outcome, more = await _approve_then_act(
-            ctx, progress.assessment.analysis, requested_by, dry_run
-        )
+        summary = await _approve_then_act(ctx, progress.assessment, requested_by, dry_run)
         seconds["act"] = time.perf_counter() - started  # includes the wait for the person
-        summary = await conclude(
-            progress.assessment, outcome, more, ctx.channels.outbox, flow_run_url()
-        )
     if deliver_now:  # a detection run delivers once after its whole fan-out instead
         await deliver(ctx.channels.notifiers, ctx.channels.secrets)
     assert summary is not None

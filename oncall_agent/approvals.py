@@ -1,9 +1,10 @@
-"""Approvals: request, judge and consume a human's answer, with every guardrail (no Prefect here).
+"""Approvals: the request, its answer's shape, expiry, closing, and queries (no Prefect here).
 
 A request stores the exact parameters and their hash. An answer is accepted only if it says
-"approve" explicitly, comes from an allowed approver (and, for four-eyes risk classes, not from the
-requester), arrives before expiry, and the request is still pending; accepting it consumes the
-request, so it cannot be replayed. The executor later checks the hash of what it runs.
+"approve" explicitly, proves who gives it, comes from an allowed approver (and, for four-eyes risk
+classes, not from the requester), arrives before expiry, and the request is still pending;
+accepting it consumes the request, so it cannot be replayed (`approval_judge`). The executor later
+checks what it runs against the hash stored here (`approved_hash`, `approved_parameters`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from oncall_agent.policy import PolicyConfig
 from oncall_agent.resolution.analysis import Analysis
 from oncall_agent.store.audit import audit
 from oncall_agent.store.engine import session_scope
-from oncall_agent.store.tables import Approval, utcnow
+from oncall_agent.store.tables import Approval, AuditEvent, utcnow
 
 
 class ApprovalAnswer(BaseModel):
@@ -31,8 +32,12 @@ class ApprovalAnswer(BaseModel):
 
     decision: str | None = None  # "approve" | "reject"; anything else is a rejection
     approver: str = ""
+    code: str = ""  # the one-time code the approver received on their channel
     comment: str = ""
     parameters: dict[str, Any] | None = None
+
+
+MAX_CODE_FAILURES = 3
 
 
 class Verdict(BaseModel):
@@ -44,6 +49,8 @@ class Verdict(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
     params_hash: str = ""
     reasons: list[str] = Field(default_factory=list)
+    # False when the answer was refused only for its code and the request still waits.
+    final: bool = True
 
 
 def request_approval(
@@ -87,106 +94,6 @@ def request_approval(
         return row
 
 
-def _refusals(
-    row: Approval, answer: ApprovalAnswer, policy: PolicyConfig, now: datetime
-) -> list[str]:
-    """Every reason the answer cannot approve the request (empty: it can)."""
-    risk = RiskClass(row.risk)
-    reasons = []
-    if answer.decision != "approve":
-        said = answer.decision or "nothing"
-        reasons.append(f"the answer was {said!r}, not an explicit 'approve'")
-    if row.status != "pending":
-        reasons.append(f"approval #{row.id} is {row.status}, not pending (no replays)")
-    if now >= row.expires_at:
-        reasons.append(f"approval #{row.id} expired at {row.expires_at:%Y-%m-%d %H:%M:%S}Z")
-    allowed = policy.approvers.get(risk) or []
-    if not answer.approver.strip():
-        reasons.append("the answer does not say who approved it")
-    elif allowed and answer.approver not in allowed:
-        reasons.append(
-            f"{answer.approver!r} may not approve {risk.value}-risk actions "
-            f"(allowed: {', '.join(allowed)})"
-        )
-    unknown = sorted(set(answer.parameters or {}) - set(row.parameters or {}))
-    if unknown:
-        reasons.append(f"overrides may only change the proposed parameters, not add {unknown}")
-    if risk in policy.four_eyes_risk_classes and answer.approver == row.requested_by:
-        reasons.append(
-            f"{risk.value}-risk actions need a second person: the requester "
-            f"{row.requested_by!r} cannot approve their own request"
-        )
-    return reasons
-
-
-def _approved_parameters(row: Approval, answer: ApprovalAnswer) -> dict[str, Any]:
-    """The parameters to run: the requested ones, with the approver's overrides on top."""
-    return {**(row.parameters or {}), **(answer.parameters or {})}
-
-
-def judge_answer(
-    engine: Engine,
-    approval_id: int,
-    answer: ApprovalAnswer,
-    policy: PolicyConfig,
-    now: datetime | None = None,
-) -> Verdict:
-    """Check the answer against every guardrail and consume the approval if it passes."""
-    now = now or utcnow()
-    with session_scope(engine) as session:
-        row = _get(session, approval_id)
-        reasons = _refusals(row, answer, policy, now)
-        parameters = _approved_parameters(row, answer)
-        digest = params_hash(parameters)
-        status = "rejected" if reasons else "approved"
-        if row.status == "pending" and now >= row.expires_at:
-            status = "expired"
-        if not _consume(session, approval_id, status, answer, digest, now):
-            reasons = reasons or [f"approval #{approval_id} was answered already (no replays)"]
-        audit(
-            session,
-            f"approval_{'granted' if not reasons else 'refused'}",
-            actor=answer.approver or "unknown",
-            incident_id=row.incident_id,
-            approval_id=approval_id,
-            decision=answer.decision,
-            comment=answer.comment,
-            params_hash=digest,
-            reasons=reasons,
-        )
-        return Verdict(
-            approved=not reasons,
-            approval_id=approval_id,
-            approver=answer.approver,
-            parameters=parameters,
-            params_hash=digest,
-            reasons=reasons,
-        )
-
-
-def _consume(
-    session: Session,
-    approval_id: int,
-    status: str,
-    answer: ApprovalAnswer,
-    digest: str,
-    now: datetime,
-) -> bool:
-    """Move a pending approval to STATUS atomically; False if someone answered it first."""
-    result = session.execute(
-        update(Approval)
-        .where(col(Approval.id) == approval_id, col(Approval.status) == "pending")
-        .values(
-            status=status,
-            decided_by=answer.approver or None,
-            decided_at=now,
-            decision_comment=answer.comment or None,
-            approved_hash=digest,
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
 def expire_approval(engine: Engine, approval_id: int, now: datetime | None = None) -> None:
     """Record that nobody answered in time (the flow escalates next)."""
     now = now or utcnow()
@@ -200,12 +107,55 @@ def expire_approval(engine: Engine, approval_id: int, now: datetime | None = Non
         audit(session, "approval_expired", incident_id=row.incident_id, approval_id=approval_id)
 
 
+def close_approval(engine: Engine, approval_id: int, status: str, reason: str) -> bool:
+    """Close a still-pending approval as STATUS (e.g. failed) with REASON; False if not pending."""
+    with session_scope(engine) as session:
+        row = _get(session, approval_id)
+        result = session.execute(
+            update(Approval)
+            .where(col(Approval.id) == approval_id, col(Approval.status) == "pending")
+            .values(status=status, decided_at=utcnow(), decision_comment=reason)
+        )
+        closed = bool(result.rowcount)  # type: ignore[attr-defined]
+        if closed:
+            audit(
+                session,
+                f"approval_{status}",
+                incident_id=row.incident_id,
+                approval_id=approval_id,
+                reason=reason,
+            )
+        return closed
+
+
 def _get(session: Session, approval_id: int) -> Approval:
     """The approval with this id, or StoreError naming it."""
     row = session.get(Approval, approval_id)
     if row is None:
         raise StoreError(f"no approval with id {approval_id}: see `oncall approvals`")
     return row
+
+
+def answers_to(session: Session, approval_id: int, after_event: int = 0) -> list[AuditEvent]:
+    """The judged answers to APPROVAL_ID (granted or refused) after audit event AFTER_EVENT."""
+    row = _get(session, approval_id)
+    query = (
+        select(AuditEvent)
+        .where(
+            AuditEvent.incident_id == row.incident_id,
+            col(AuditEvent.id) > after_event,
+            col(AuditEvent.kind).in_(["approval_granted", "approval_refused"]),
+        )
+        .order_by(col(AuditEvent.id))
+    )
+    events = session.exec(query).all()
+    return [e for e in events if (e.details or {}).get("approval_id") == approval_id]
+
+
+def last_event_id(session: Session) -> int:
+    """The id of the newest audit event (0 when there is none)."""
+    query = select(AuditEvent.id).order_by(col(AuditEvent.id).desc()).limit(1)
+    return session.exec(query).first() or 0
 
 
 def pending_approvals(session: Session) -> list[Approval]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from oncall_agent.models import AutonomyMode, Decision, RiskClass
+from oncall_agent.notify.routing import CONSOLE, check_channel_names
 
 
 def _aware(value: datetime) -> datetime:
@@ -75,6 +76,13 @@ class PolicyConfig(BaseModel):
     approvers: dict[RiskClass, list[str]] = Field(default_factory=dict)
     four_eyes_risk_classes: set[RiskClass] = Field(default_factory=lambda: {RiskClass.CRITICAL})
     approval_poll_interval_s: int = Field(default=5, ge=1, le=60)
+    # Proven approvers: each name gets its one-time codes through its own channel (a channel
+    # block name as in the notification routing, e.g. "email/alice"). A risk class with no
+    # `approvers` list may be approved by every approver that has a channel here.
+    approver_channels: dict[str, str] = Field(default_factory=dict)
+    # Off by default: accept a declared approver name without a code (`oncall approve --as`).
+    # Meant for the demo and a single-user laptop, never for a shared deployment.
+    trust_local_approver: bool = False
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> PolicyConfig:
@@ -84,6 +92,22 @@ class PolicyConfig(BaseModel):
                 f"approve_threshold {self.approve_threshold} is above auto_threshold "
                 f"{self.auto_threshold}; lower approve_threshold or raise auto_threshold"
             )
+        for name, channel in self.approver_channels.items():
+            if channel == CONSOLE or not name.strip():
+                raise ValueError(
+                    f"approver_channels[{name!r}] = {channel!r}: an approver needs a channel of "
+                    "their own (email/..., slack/..., webhook/..., teams/...), not the console"
+                )
+        check_channel_names(list(self.approver_channels.values()))
+        unreachable = sorted(
+            {name for names in self.approvers.values() for name in names}
+            - set(self.approver_channels)
+        )
+        if unreachable and not self.trust_local_approver:
+            raise ValueError(
+                f"approvers {unreachable} have no channel: add them to approver_channels "
+                "(e.g. {'alice': 'email/alice'}) so they can receive one-time codes"
+            )
         for action, value in self.action_thresholds.items():
             if not 0 <= value <= 1:
                 raise ValueError(f"action_thresholds[{action!r}] = {value} is not in [0, 1]")
@@ -92,6 +116,10 @@ class PolicyConfig(BaseModel):
     def approval_timeout_for(self, risk: RiskClass) -> int:
         """Seconds an approval request for RISK waits before it expires."""
         return self.approval_timeout_s.get(risk, 3600)
+
+    def allowed_approvers(self, risk: RiskClass) -> list[str]:
+        """Who may approve RISK: its approvers list, else everyone with a channel."""
+        return list(self.approvers.get(risk) or self.approver_channels)
 
     def threshold_for(self, action: str) -> float:
         """The confidence ACTION needs to run without approval."""
@@ -112,6 +140,9 @@ class PolicyContext(BaseModel):
     actions_last_hour: int = Field(default=0, ge=0)
     failures_on_target_in_window: int = Field(default=0, ge=0)
     entry_key: str | None = None  # only used to word the reasons
+    # Why the executor's allow-lists refuse the concrete action (its target and parameters);
+    # None when they accept it, or when the caller did not check (e.g. `oncall scan`).
+    refusal: str | None = None
 
     @field_validator("risk", mode="before")
     @classmethod
@@ -160,8 +191,13 @@ def _has_action(ctx: PolicyContext, cfg: PolicyConfig) -> tuple[Decision | None,
 
 def _allowed(ctx: PolicyContext, cfg: PolicyConfig) -> tuple[Decision | None, str]:
     """Escalate when the action has no configured executor (the allow-list)."""
+    if ctx.action in ctx.allowed_actions and ctx.refusal:
+        return Decision.ESCALATE, (
+            f"the allow-lists refuse {ctx.action!r} with these parameters, so nobody is asked "
+            f"and nothing runs: {ctx.refusal}"
+        )
     if ctx.action in ctx.allowed_actions:
-        return None, f"action {ctx.action!r} is configured and allowed"
+        return None, f"action {ctx.action!r} has a configured executor"
     allowed = ", ".join(sorted(ctx.allowed_actions)) or "none"
     return Decision.ESCALATE, (
         f"action {ctx.action!r} is not in the allowed actions ({allowed}); it can never run"

@@ -1,4 +1,4 @@
-"""Tasks around a human approval: request it, judge the answer, record an expiry."""
+"""Tasks around a human approval: request it, describe it, record an expiry or a failure."""
 
 from __future__ import annotations
 
@@ -7,17 +7,13 @@ import asyncio
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from oncall_agent.approvals import (
-    ApprovalAnswer,
-    Verdict,
-    expire_approval,
-    judge_answer,
-    request_approval,
-)
+from oncall_agent.approval_form import form_description
+from oncall_agent.approvals import close_approval, expire_approval, request_approval
 from oncall_agent.notify.base import Notifier
 from oncall_agent.notify.compose import compose_approval_request
 from oncall_agent.policy import PolicyConfig
 from oncall_agent.resolution.analysis import Analysis
+from oncall_agent.resolution.decision import action_target
 from oncall_agent.store.engine import get_engine, session_scope
 from oncall_agent.store.incidents import get_incident
 from oncall_agent.store.tables import Approval
@@ -64,13 +60,25 @@ async def notify_requested(
     await asyncio.to_thread(_send)
 
 
-@task(name="judge-approval", cache_policy=NO_CACHE)
-async def judge(approval_id: int, answer: ApprovalAnswer, policy: PolicyConfig) -> Verdict:
-    """Check the answer against every guardrail and consume the approval if it passes."""
-    return await asyncio.to_thread(judge_answer, get_engine(), approval_id, answer, policy)
-
-
 @task(name="expire-approval", cache_policy=NO_CACHE)
 async def expire(approval_id: int) -> None:
     """Record that nobody answered in time."""
     await asyncio.to_thread(expire_approval, get_engine(), approval_id)
+
+
+@task(name="close-approval", cache_policy=NO_CACHE)
+async def close(approval_id: int, status: str, reason: str) -> bool:
+    """Close a still-pending approval (failed, cancelled) so nothing waits on it."""
+    return await asyncio.to_thread(close_approval, get_engine(), approval_id, status, reason)
+
+
+@task(name="describe-approval", cache_policy=NO_CACHE)
+async def describe(approval: Approval, analysis: Analysis) -> str:
+    """The markdown the approval form shows, from the incident as stored now."""
+
+    def _read() -> str:
+        with session_scope(get_engine()) as session:
+            incident = get_incident(session, approval.incident_id)
+            return form_description(approval, incident, action_target(analysis))
+
+    return await asyncio.to_thread(_read)

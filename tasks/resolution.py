@@ -30,7 +30,7 @@ async def act(
     secrets: tuple[str, ...],
     clients: dict[str, Any],
     triggered_by: str = "agent",
-    approved_hash: str | None = None,
+    approval_id: int | None = None,
 ) -> ActionOutcome:
     """Run the action once under its idempotency key, then verify it."""
     assert analysis.action is not None
@@ -43,7 +43,7 @@ async def act(
         dry_run=dry_run,
         secrets=secrets,
         triggered_by=triggered_by,
-        approved_hash=approved_hash,
+        approval_id=approval_id,
     )
 
 

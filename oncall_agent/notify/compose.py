@@ -156,7 +156,8 @@ def compose_approval_request(
         *[f"  - {reason}" for reason in why],
         "",
         "How to act:",
-        f"Approve: oncall approve {approval_id} --comment '...'",
+        f"Approve: oncall approve {approval_id} --code CODE --comment '...'",
+        "  (each approver gets their own one-time code on their own channel)",
         f"Reject:  oncall reject {approval_id} --reason '...'",
         f"The request expires at {_when(expires_at)}; unanswered, the incident escalates."
         if expires_at

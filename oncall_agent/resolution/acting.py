@@ -23,6 +23,7 @@ from oncall_agent.store.audit import audit
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import get_incident
 from oncall_agent.store.locks import target_lock
+from oncall_agent.store.tables import Approval
 
 
 class ActionOutcome(BaseModel):
@@ -97,6 +98,20 @@ def _reserve(engine: Engine, analysis: Analysis, key: str, digest: str, who: str
     return run_id
 
 
+def check_approved(engine: Engine, approval_id: int, incident_id: int, digest: str) -> None:
+    """ActionRejected unless approval APPROVAL_ID was granted for exactly these parameters."""
+    with session_scope(engine) as session:
+        row = session.get(Approval, approval_id)
+        if row is None or row.incident_id != incident_id or row.status != "approved":
+            state = "missing" if row is None else f"{row.status}, for incident #{row.incident_id}"
+            raise ActionRejected(f"approval #{approval_id} is {state}: nothing ran")
+        if row.approved_hash != digest:
+            raise ActionRejected(
+                f"the parameters to run (hash {digest[:12]}) differ from those approved in "
+                f"#{approval_id} (hash {str(row.approved_hash)[:12]}): nothing ran"
+            )
+
+
 def _run_and_verify(
     executor: Executor, analysis: Analysis, dry_run: bool
 ) -> tuple[ActionResult, VerificationResult | None]:
@@ -120,18 +135,18 @@ def execute_action(
     dry_run: bool = False,
     triggered_by: str = "agent",
     secrets: tuple[str, ...] = (),
-    approved_hash: str | None = None,
+    approval_id: int | None = None,
 ) -> ActionOutcome:
-    """Run the analysis's action at most once per incident episode, and verify its effect."""
+    """Run the analysis's action at most once per incident episode, and verify its effect.
+
+    With APPROVAL_ID, the parameters must be exactly those the store says were approved.
+    """
     if analysis.action is None:
         raise ActionRejected("there is no action to run for this incident")
     executor.plan(analysis.action.params)  # validation first: a rejected action stores nothing
     digest = params_hash(analysis.action.params)
-    if approved_hash is not None and digest != approved_hash:
-        raise ActionRejected(
-            f"the parameters to run (hash {digest[:12]}) differ from the approved ones "
-            f"(hash {approved_hash[:12]}): nothing ran"
-        )
+    if approval_id is not None:
+        check_approved(engine, approval_id, analysis.incident_id, digest)
     with session_scope(engine) as session:
         recurrences = get_incident(session, analysis.incident_id).recurrences
     key = idempotency_key(analysis, recurrences, digest) + (":dry" if dry_run else "")

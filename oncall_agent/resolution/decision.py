@@ -45,8 +45,12 @@ def decide_incident(
     policy: PolicyConfig,
     allowed_actions: set[str],
     now: datetime | None = None,
+    refusal: str | None = None,
 ) -> PolicyDecision:
-    """Apply the policy to an analysis and store the decision with its reasons."""
+    """Apply the policy to an analysis and store the decision with its reasons.
+
+    REFUSAL says why the executor's allow-lists refuse the concrete action (see `plan_refusal`).
+    """
     now = now or utcnow()
     with session_scope(engine) as session:
         ctx = PolicyContext(
@@ -62,6 +66,7 @@ def decide_incident(
             failures_on_target_in_window=failures_on_target(
                 session, action_target(analysis), policy.circuit_breaker_window_s, now
             ),
+            refusal=refusal,
         )
         decision = _gate_model_choice(analysis, decide(ctx, policy))
         reasons = analysis.problems + decision.reasons

@@ -8,7 +8,6 @@ how long it took, built from the store after the fact. Text from logs is escaped
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,18 +15,12 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from oncall_agent.markdown import escape_markdown
 from oncall_agent.store.actions import runs_for_incident
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import get_incident
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 STEPS = ("analyse", "decide", "act", "verify", "record")
-
-
-def md_text(value: object) -> str:
-    """VALUE as literal markdown text: `<`/`>` as entities, markdown punctuation escaped."""
-    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN.sub(r"\\\1", text).replace("\n", " ")
 
 
 class StepClock:
@@ -87,7 +80,7 @@ def step_rows(engine: Engine, incident_id: int, seconds: dict[str, float]) -> li
         "verify": "(with act)" if "act" in seconds else "-",
         "record": _ms(seconds, "record"),
     }
-    return [{"step": s, "result": md_text(found[s]), "time": timing[s]} for s in STEPS]
+    return [{"step": s, "result": escape_markdown(found[s]), "time": timing[s]} for s in STEPS]
 
 
 def resolution_markdown(
@@ -96,7 +89,7 @@ def resolution_markdown(
     """The run's story: a heading, then one table row per step."""
     rows = step_rows(engine, incident_id, seconds)
     lines = [
-        f"### Incident #{incident_id}: {md_text(title)}",
+        f"### Incident #{incident_id}: {escape_markdown(title)}",
         "",
         "| step | result | time |",
         "| --- | --- | --- |",

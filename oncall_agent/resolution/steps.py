@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
+from oncall_agent.errors import ActionRejected
 from oncall_agent.executors.config import ExecutorConfig
 from oncall_agent.executors.registry import build_executor
 from oncall_agent.models import Decision
@@ -61,6 +62,21 @@ def plan_checker(
     return check
 
 
+def plan_refusal(analysis: Analysis, check: PlanCheck) -> str | None:
+    """Why the executor refuses the analysis's concrete action (target, parameters), or None.
+
+    This is the executor's own validation (its plan, nothing runs), done before anyone is asked
+    or anything acts, so a person is never asked to approve what can never run.
+    """
+    if analysis.action is None:
+        return None
+    try:
+        check(analysis.action.name, analysis.action.params)
+    except ActionRejected as exc:
+        return str(exc)
+    return None
+
+
 def assess_incident(
     engine: Engine,
     incident_id: int,
@@ -70,7 +86,11 @@ def assess_incident(
     advisor: Advisor | None = None,
     check_plan: PlanCheck | None = None,
 ) -> Assessment | None:
-    """Claim the incident, analyze it (with the model, if any) and decide; None if not ours."""
+    """Claim the incident, analyze it (with the model, if any) and decide; None if not ours.
+
+    CHECK_PLAN is the executor's own validation: a concrete action it refuses escalates before
+    anyone is asked or anything acts.
+    """
     with session_scope(engine) as session:
         if not claim_for_resolution(session, incident_id):
             return None
@@ -79,9 +99,9 @@ def assess_incident(
         from oncall_agent.llm.review import review_analysis
 
         analysis = review_analysis(engine, analysis, advisor, service_vars, check_plan)
-    return Assessment(
-        analysis=analysis, decision=decide_incident(engine, analysis, policy, allowed)
-    )
+    refusal = plan_refusal(analysis, check_plan) if check_plan is not None else None
+    decision = decide_incident(engine, analysis, policy, allowed, refusal=refusal)
+    return Assessment(analysis=analysis, decision=decision)
 
 
 def conclude_incident(
@@ -123,7 +143,7 @@ def resolve_unattended(
     about the model is imported or run.
     """
     clock = StepClock()
-    check = plan_checker(executors, clients, secrets) if advisor is not None else None
+    check = plan_checker(executors, clients, secrets)
     with clock.step("assess"):
         assessment = assess_incident(
             engine, incident_id, service_vars, policy, allowed, advisor, check

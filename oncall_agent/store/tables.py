@@ -210,6 +210,10 @@ class Approval(SQLModel, table=True):
     decided_at: datetime | None = _ts()
     decision_comment: str | None = Field(default=None, sa_column=Column(Text))
     approved_hash: str | None = Field(default=None, max_length=64)
+    # What actually runs: the requested parameters with the approver's (narrowing) overrides.
+    approved_parameters: dict[str, Any] | None = _json()
+    # Answers refused for a wrong or missing one-time code; the request closes at the limit.
+    code_failures: int = Field(default=0)
 
 
 class NotificationRow(SQLModel, table=True):

@@ -111,7 +111,7 @@ def test_approval_request_gives_exact_parameters_and_both_commands(incident):
     assert note.kind == "approval_requested"
     assert "cleanup, risk medium, confidence 42%" in note.body
     assert '{"older_than_days": 7, "path": "/var/log/app"}' in note.body
-    assert "oncall approve 31 --comment" in note.body
+    assert "oncall approve 31 --code CODE --comment" in note.body
     assert "oncall reject 31 --reason" in note.body
     assert "expires at 2025-03-01 10:00:00Z" in note.body
     assert note.subject == "[oncall] approval needed #12 payments: cleanup (medium risk)"

@@ -40,7 +40,7 @@ def test_confident_low_risk_auto_entry_executes() -> None:
     assert decision is Decision.EXECUTE
     assert reasons[-1] == "confidence 0.82 >= auto threshold 0.75"
     assert "confidence 0.82 >= approve threshold 0.40" in reasons
-    assert "action 'restart_service' is configured and allowed" in reasons
+    assert "action 'restart_service' has a configured executor" in reasons
     assert "circuit breaker closed: 0 failed actions in the last 3600 s < limit 3" in reasons
 
 
@@ -224,3 +224,14 @@ def test_decide_never_changes_autonomy() -> None:
         ctx = _ctx(autonomy=autonomy, confidence=1.0)
         decide(ctx, PolicyConfig())
         assert ctx.autonomy is autonomy
+
+
+def test_approvers_need_a_channel_of_their_own() -> None:
+    """An approver without a channel, or with the console as one, is a configuration error."""
+    with pytest.raises(ValueError, match=r"approvers \['bob'\] have no channel"):
+        PolicyConfig(approvers={RiskClass.LOW: ["bob"]})
+    with pytest.raises(ValueError, match="not the console"):
+        PolicyConfig(approver_channels={"bob": "console"})
+    ok = PolicyConfig(approvers={RiskClass.LOW: ["bob"]}, approver_channels={"bob": "slack/bob"})
+    assert ok.allowed_approvers(RiskClass.LOW) == ["bob"]
+    assert ok.allowed_approvers(RiskClass.HIGH) == ["bob"]  # no list: everyone with a channel

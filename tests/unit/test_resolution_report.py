@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from oncall_agent.resolution.report import StepClock, md_text
+from oncall_agent.markdown import escape_markdown as md_text
+from oncall_agent.resolution.report import StepClock
 
 
 def test_placeholders_and_brackets_display_literally_in_markdown() -> None:

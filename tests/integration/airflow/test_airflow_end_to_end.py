@@ -9,7 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from blocks.airflow import AirflowConnection, AirflowFailureSource
-from oncall_agent.approvals import ApprovalAnswer, judge_answer, request_approval
+from oncall_agent.approval_judge import judge_answer
+from oncall_agent.approvals import ApprovalAnswer, request_approval
 from oncall_agent.executors.config import ExecutorConfig
 from oncall_agent.executors.registry import build_executor, configured_actions
 from oncall_agent.integrations.airflow_rest import AirflowRestClient
@@ -72,7 +73,7 @@ def test_failed_task_is_detected_then_cleared_after_approval_and_its_run_succeed
     assert analysis.action.params == {"dag_id": DAG, "task_id": "wait_for_marker", "run_id": run_id}
     client = connection.build_client()
     config = ExecutorConfig(airflow_allowed_dags=["oncall_*"])
-    policy = PolicyConfig()
+    policy = PolicyConfig(trust_local_approver=True)  # this test is about Airflow, not codes
     allowed = configured_actions(config, {"airflow": client})
     decision = decide_incident(engine, analysis, policy, allowed)
     assert decision.decision is Decision.ASK_APPROVAL, decision.reasons
@@ -99,7 +100,7 @@ def test_failed_task_is_detected_then_cleared_after_approval_and_its_run_succeed
     )
     assert verdict.approved, verdict.reasons
     outcome = execute_action(
-        engine, analysis, executor, triggered_by=verdict.approver, approved_hash=verdict.params_hash
+        engine, analysis, executor, triggered_by=verdict.approver, approval_id=approval.id
     )
     assert outcome.status is ActionStatus.SUCCEEDED and outcome.verified, outcome.verification
     assert "success" in outcome.verification
