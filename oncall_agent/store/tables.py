@@ -282,6 +282,7 @@ class LLMUsageRow(SQLModel, table=True):
 
     day: str = Field(primary_key=True, max_length=10)
     tokens: int = 0
+    updated_at: datetime = _ts(default_now=True)
 
 
 class FeedbackRow(SQLModel, table=True):
