@@ -55,6 +55,7 @@ def open_incident(
         last_seen=now,
         count=12,
         samples=samples or [title],
+        targets={"service": "api"},  # as from a source configured with this service
     )
     with session_scope(engine) as session:
         seed_defaults(session)
