@@ -69,6 +69,7 @@ class _Pass:
 
     old: dict[str, Entry]
     current: list[str]
+    since: float | None
     max_bytes: int
     selector: LineSelector | None
     started: float = field(default_factory=time.time)
@@ -154,12 +155,16 @@ class FileSource:
         others are consumed and counted all the same.
         """
         old = {p: dict(e) for p, e in (cursor or {}).get("files", {}).items()}
-        run = _Pass(old=old, current=self.expand(), max_bytes=max_bytes, selector=selector)
+        since = (cursor or {}).get("since")
+        run = _Pass(old, self.expand(), since, max_bytes=max_bytes, selector=selector)
         for path in self._away_from_watch(run):
             self._read_path(path, run, rotated=True)
         for path in run.current:
             self._read_path(path, run, rotated=False)
-        cursor = {"version": CURSOR_VERSION, "files": run.files}
+        # "since": when watching began, so generations rotated away before the first file
+        # was ever read (the log did not exist yet at the first read) are still news.
+        since = (cursor or {}).get("since", run.started)
+        cursor = {"version": CURSOR_VERSION, "files": run.files, "since": since}
         return ReadBatch(run.events, cursor, run.stats)
 
     @staticmethod
@@ -279,10 +284,11 @@ class FileSource:
             for p, e in run.old.items()
             if os.path.dirname(p) == folder and os.path.basename(p).startswith(base)
         ]
-        if not seen or max(seen) <= 0:
-            return  # never read here before: older files are history, not news
+        after = max(seen, default=0.0) or float(run.since or 0.0)
+        if after <= 0:
+            return  # never watched before: older files are history, not news
         known = [*run.old.values(), fresh_entry(stat)]  # never the file just opened
-        for sibling in unseen_siblings(path, known, max(seen), run.current):
+        for sibling in unseen_siblings(path, known, after, run.current):
             run.old[sibling] = fresh_entry(os.stat(sibling)) | {"rotated": True}
             run.stats.restarts.append(f"{path}: read {sibling}, rotated before it was seen")
             self._read_path(sibling, run, rotated=True)
