@@ -90,6 +90,15 @@ def test_add_from_options_stores_the_entry(store: Engine) -> None:
                           "params": {"service": "{{incident.service}}", "grace_s": 30}}  # fmt: skip
 
 
+def test_add_with_catastrophic_regex_exits_2_and_stores_nothing(store: Engine) -> None:
+    """`kb add` refuses a pattern that can backtrack for minutes on one line."""
+    result = runner.invoke(app, ["add", "--key", "storm", "--title", "X", "--solution", "s",
+                                 "--pattern", "(a+)+$"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "can take minutes" in result.output
+    assert "storm" not in _keys(store)
+
+
 def test_add_with_bad_regex_exits_2_naming_the_field(store: Engine) -> None:
     """An invalid regex is refused with exit code 2 and the field that holds it."""
     result = runner.invoke(app, ["add", "--key", "x", "--title", "X", "--solution", "s",
