@@ -13,6 +13,7 @@ from oncall_agent.detection.detector import Detector
 from oncall_agent.detection.grouping import group_detections
 from oncall_agent.models import IncidentDraft
 from oncall_agent.settings import get_settings
+from oncall_agent.shutdown import stop_requested
 from oncall_agent.sources.base import EventSource
 from oncall_agent.store.cursors import advance_cursor, load_cursor_at
 from oncall_agent.store.engine import session_scope
@@ -31,6 +32,7 @@ class ScanReport:
     stats: dict[str, int] = field(default_factory=dict)
     # Batches another detector stored first (ours were dropped and read again from its cursor).
     lost_races: int = 0
+    stopped: bool = False  # asked to stop (SIGTERM, Ctrl-C) before the source was read to its end
 
     def add_stats(self, stats: dict[str, Any]) -> None:
         """Sum a batch's reader statistics into the report."""
@@ -62,7 +64,7 @@ def scan_source(
     report = ScanReport(source_key=source_key)
     with session_scope(engine) as session:
         cursor, version = load_cursor_at(session, source_key)
-    while True:
+    while not stop_requested():
         # The detector's engine picks, chunk by chunk, the lines that may alert: only those
         # become events; the rest are consumed (and counted) without per-line work.
         batch = source.read(cursor, selector=detector.engine)
@@ -85,6 +87,7 @@ def scan_source(
         cursor = batch.cursor
         if progress:
             progress(report)
+    report.stopped = stop_requested()
     return report
 
 

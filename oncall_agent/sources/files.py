@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 
 from oncall_agent.errors import SourceError
 from oncall_agent.models import LogEvent
+from oncall_agent.shutdown import stop_requested
 from oncall_agent.sources.file_identity import (
     Entry,
     find_inode,
@@ -191,7 +192,7 @@ class FileSource:
         """Read one file's new events into RUN (draining its predecessor first)."""
         if path in run.files:
             return  # already drained in this pass
-        if run.stats.bytes_read >= run.max_bytes:
+        if run.stats.bytes_read >= run.max_bytes or stop_requested():
             if path in run.old:
                 run.files[path] = run.old[path]  # not reached this time: keep where it was
             return
