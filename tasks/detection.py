@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from oncall_agent.detection.source_rules import DetectionRules, RuledDetector
 from oncall_agent.pipeline import ScanReport, scan_source
-from oncall_agent.shutdown import request_stop
+from oncall_agent.shutdown import clear_stop, request_stop
 from oncall_agent.sources.base import EventSource
 from oncall_agent.store.engine import get_engine, session_scope
 from oncall_agent.store.incidents import get_incident, pending_resolution
@@ -32,6 +32,7 @@ async def scan_event_source(
     def _scan() -> ScanReport:
         return scan_source(get_engine(), source, source_key, detector=_detector(rules))
 
+    clear_stop()  # a stop asked of an earlier run in this process is not this run's
     try:
         return await asyncio.to_thread(_scan)
     except BaseException:
