@@ -225,13 +225,14 @@ def writer_main(mode: str, log: Path, total: int) -> None:
         _copytruncate_writer(log, total)
         return
     first, generation = 1, 1
-    paced = mode in ("rename-paced", "shift", "copytruncate-paced")
+    kinds = mode.startswith("kinds")  # error lines of 8 kinds ("kinds-shift": and rotated)
+    paced = mode in ("rename-paced", "shift", "copytruncate-paced", "kinds-shift")
     every = total // 6 + 1 if paced else ROTATE_EVERY  # 5 rotations
     while first <= total:
         last = min(total, first + every - 1)
-        _write_lines(log, first, last, kinds=mode == "kinds", pace_s=0.05 if paced else None)
+        _write_lines(log, first, last, kinds=kinds, pace_s=0.05 if paced else None)
         if mode != "kinds" and last < total:
-            _rotate(log, mode.removesuffix("-paced"), generation)
+            _rotate(log, mode.removeprefix("kinds-").removesuffix("-paced"), generation)
             generation += 1
         first = last + 1
 
