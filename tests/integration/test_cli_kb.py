@@ -166,6 +166,21 @@ def test_import_counts_updates(store: Engine, tmp_path: Path) -> None:
     assert "created 1, updated 1, unchanged 0" in result.output
 
 
+def test_import_with_catastrophic_regex_exits_2_and_changes_nothing(
+    store: Engine, tmp_path: Path
+) -> None:
+    """`kb import` refuses a file whose entry holds a minutes-long regex, storing none of it."""
+    path = tmp_path / "storm.yaml"
+    path.write_text(yaml.safe_dump({"entries": [
+        {"key": "good", "title": "G", "solution": "s"},
+        {"key": "storm", "title": "S", "solution": "s", "patterns": [r"^(\w+\s?)*$"]},
+    ]}))  # fmt: skip
+    result = runner.invoke(app, ["import", str(path)])
+    assert result.exit_code == 2
+    assert "knowledge entry 'storm'" in result.output and "can take minutes" in result.output
+    assert not {"good", "storm"} & set(_keys(store))
+
+
 def test_import_malformed_file_exits_2_and_changes_nothing(store: Engine, tmp_path: Path) -> None:
     """A file with a bad entry is refused as a whole, naming file, entry and field."""
     path = tmp_path / "bad.yaml"
