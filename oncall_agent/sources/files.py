@@ -226,6 +226,11 @@ class FileSource:
         head = head_hash(handle, int(entry["head_len"]))
         reader = FileReader(handle, entry, self._limits(handle, run, rotated), run.stats)
         for raw in reader.read(run.max_bytes - run.stats.bytes_read):
+            if stop_requested():
+                # Asked to stop (SIGTERM) mid-chunk: drop this file's events of this read and
+                # keep its entry where it was, so what is stored and the cursor still agree.
+                del run.events[events:]
+                return saved
             self._emit(path, raw, run)
         if self._changed_under_us(handle, entry, head):
             # Truncated (copytruncate) and rewritten while we read: what we read past the
