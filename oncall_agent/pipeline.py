@@ -8,13 +8,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from oncall_agent.detection.detector import Detector
 from oncall_agent.detection.grouping import group_detections
 from oncall_agent.learning.false_positives import active_false_positives, drop_false_positives
+from oncall_agent.models import IncidentDraft
 from oncall_agent.settings import get_settings
+from oncall_agent.shutdown import stop_requested
 from oncall_agent.sources.base import EventSource
-from oncall_agent.store.cursors import load_cursor, save_cursor
+from oncall_agent.store.cursors import advance_cursor, load_cursor_at
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import (
     IncidentChange,
@@ -33,6 +36,9 @@ class ScanReport:
     detections: int = 0
     changes: list[IncidentChange] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    # Batches another detector stored first (ours were dropped and read again from its cursor).
+    lost_races: int = 0
+    stopped: bool = False  # asked to stop (SIGTERM, Ctrl-C) before the source was read to its end
 
     def add_stats(self, stats: dict[str, Any]) -> None:
         """Sum a batch's reader statistics into the report."""
@@ -54,18 +60,22 @@ def scan_source(
     detector: Detector | None = None,
     progress: Callable[[ScanReport], None] | None = None,
 ) -> ScanReport:
-    """Read everything new in SOURCE; each batch's incidents and cursor commit together."""
+    """Read everything new in SOURCE; each batch's incidents and cursor commit together.
+
+    The cursor advances by compare-and-swap: a batch another detector stored first is dropped
+    (never counted twice) and reading goes on from that detector's cursor.
+    """
     settings = get_settings()
     detector = detector or load_detector(engine)
     report = ScanReport(source_key=source_key)
     with session_scope(engine) as session:
-        cursor = load_cursor(session, source_key)
+        cursor, version = load_cursor_at(session, source_key)
         # One query per run: marks made during the run apply from the next run on.
         false_positives = active_false_positives(session)
         since = datetime.now(UTC) - timedelta(seconds=settings.reopen_window_s)
         for service, template in recent_templates(session, since):
             detector.remember(service, template)
-    while True:
+    while not stop_requested():
         # The detector's engine picks, chunk by chunk, the lines that may alert: only those
         # become events; the rest are consumed (and counted) without per-line work.
         batch = source.read(cursor, selector=detector.engine)
@@ -77,25 +87,36 @@ def scan_source(
         if dropped:
             report.add_stats({"false_positive_lines": dropped})
         # Incidents and cursor in one transaction: a crash re-reads the batch (at-least-once),
-        # and re-reading only adds occurrences to the same incidents.
+        # and the compare-and-swap makes sure only one detector stores it (exactly-once).
         with session_scope(engine) as session:
-            for draft in drafts:
-                report.changes.append(
-                    open_or_update_incident(
-                        session,
-                        draft,
-                        reopen_window_s=settings.reopen_window_s,
-                        sample_limit=settings.samples_per_incident,
-                    )
-                )
-            save_cursor(session, source_key, batch.cursor)
+            if not advance_cursor(session, source_key, batch.cursor, version):
+                cursor, version = load_cursor_at(session, source_key)
+                report.lost_races += 1
+                continue
+            version += 1
+            report.changes += _store_drafts(session, drafts)
         report.lines += len(batch.events)
         report.detections += len(detections)
         report.add_stats(_stats_dict(batch.stats))
         cursor = batch.cursor
         if progress:
             progress(report)
+    report.stopped = stop_requested()
     return report
+
+
+def _store_drafts(session: Session, drafts: list[IncidentDraft]) -> list[IncidentChange]:
+    """Open, update or reopen the incident of each draft."""
+    settings = get_settings()
+    return [
+        open_or_update_incident(
+            session,
+            draft,
+            reopen_window_s=settings.reopen_window_s,
+            sample_limit=settings.samples_per_incident,
+        )
+        for draft in drafts
+    ]
 
 
 def _stats_dict(stats: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from oncall_agent.detection.source_rules import DetectionRules, RuledDetector
 from oncall_agent.pipeline import ScanReport, scan_source
+from oncall_agent.shutdown import clear_stop, request_stop
 from oncall_agent.sources.base import EventSource
 from oncall_agent.store.credits import settle_credits as settle_pending_credits
 from oncall_agent.store.engine import get_engine, session_scope
@@ -32,7 +33,14 @@ async def scan_event_source(
     def _scan() -> ScanReport:
         return scan_source(get_engine(), source, source_key, detector=_detector(rules))
 
-    return await asyncio.to_thread(_scan)
+    clear_stop()  # a stop asked of an earlier run in this process is not this run's
+    try:
+        return await asyncio.to_thread(_scan)
+    except BaseException:
+        # SIGTERM (Prefect's TerminationSignal), Ctrl-C or a cancellation reached this run:
+        # the reading thread stops after the batch in hand instead of reading to the end.
+        request_stop()
+        raise
 
 
 @task(name="incidents-to-resolve", cache_policy=NO_CACHE)

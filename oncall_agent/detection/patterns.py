@@ -28,6 +28,7 @@ from oncall_agent.detection.literals import (
     required_literals,
     shortest_prefixes,
 )
+from oncall_agent.detection.regex_safety import BoundedRegex, compile_bounded
 from oncall_agent.errors import PatternError
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class CompiledPattern:
     """A pattern with its compiled regex and required keywords (None: try on every line)."""
 
     pattern: AlertPattern
-    regex: re.Pattern[str]
+    regex: BoundedRegex  # `re`, or RE2 for a regex `re` could backtrack on for minutes
     keywords: Keywords | None
 
     def may_match(self, folded: str) -> bool:
@@ -172,10 +173,12 @@ class PatternSet:
         return line
 
 
-def _compile_one(pattern: AlertPattern) -> re.Pattern[str]:
-    """Compile one pattern, translating re.error into a PatternError that names it."""
+def _compile_one(pattern: AlertPattern) -> BoundedRegex:
+    """Compile one pattern (see `regex_safety`), errors as a PatternError that names it."""
     try:
-        return re.compile(pattern.regex, FLAGS)
+        return compile_bounded(pattern.regex, FLAGS)
+    except PatternError as exc:
+        raise PatternError(f"alert pattern {pattern.name!r}: {exc}") from None
     except re.error as exc:
         raise PatternError(
             f"alert pattern {pattern.name!r}: invalid regex {pattern.regex!r}: {exc}; "

@@ -19,14 +19,18 @@ so an incident nobody has seen before comes back unmatched and a person's fix be
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from oncall_agent.detection.regex_safety import BoundedRegex, compile_bounded
+from oncall_agent.errors import PatternError
 from oncall_agent.knowledge.spec import KnowledgeEntrySpec
 from oncall_agent.knowledge.templates import MASK_PLACEHOLDER
 
+log = logging.getLogger(__name__)
 WEIGHTS: dict[str, float] = {"pattern": 0.60, "service": 0.10, "category": 0.15, "text": 0.15}
 GENERIC = 0.75
 # Below this, shared words are incidental ("failed", "database" from a "database: ..." title):
@@ -62,11 +66,15 @@ class KnowledgeMatch(BaseModel):
 
 
 @lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> re.Pattern[str] | None:
-    """PATTERN compiled case-insensitively (log casing varies), or None if it is invalid."""
+def _compiled(pattern: str) -> BoundedRegex | None:
+    """PATTERN compiled case-insensitively (log casing varies), or None if it is invalid or
+    could backtrack for minutes with no linear-time engine to run it (see `regex_safety`)."""
     try:
-        return re.compile(pattern, re.IGNORECASE)
+        return compile_bounded(pattern, re.IGNORECASE)
     except re.error:
+        return None
+    except PatternError as exc:
+        log.warning("knowledge entry pattern skipped: %s", exc)
         return None
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
+from oncall_agent.shutdown import stop_requested
 from oncall_agent.sources.multiline import (
     MultilineRules,
     Span,
@@ -151,8 +152,8 @@ class FileReader:
                     yield from self._at_end()
                 break
             yield from self._process(start + budget - self.pos)
-            if self.pos - start >= budget:
-                break
+            if self.pos - start >= budget or stop_requested():
+                break  # a stop request (SIGTERM) ends the batch at this chunk's events
         yield from self._cut_line_done()
         self.stats.bytes_read += self.pos - start
         self.entry["offset"], self.entry["line_no"] = self.pos, self.line_no

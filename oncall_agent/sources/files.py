@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 
 from oncall_agent.errors import SourceError
 from oncall_agent.models import LogEvent
+from oncall_agent.shutdown import stop_requested
 from oncall_agent.sources.file_identity import (
     Entry,
     find_inode,
@@ -70,6 +71,7 @@ class _Pass:
 
     old: dict[str, Entry]
     current: list[str]
+    since: float | None
     max_bytes: int
     selector: LineSelector | None
     started: float = field(default_factory=time.time)
@@ -160,12 +162,16 @@ class FileSource:
         others are consumed and counted all the same.
         """
         old = {p: dict(e) for p, e in (cursor or {}).get("files", {}).items()}
-        run = _Pass(old=old, current=self.expand(), max_bytes=max_bytes, selector=selector)
+        since = (cursor or {}).get("since")
+        run = _Pass(old, self.expand(), since, max_bytes=max_bytes, selector=selector)
         for path in self._away_from_watch(run):
             self._read_path(path, run, rotated=True)
         for path in run.current:
             self._read_path(path, run, rotated=False)
-        cursor = {"version": CURSOR_VERSION, "files": run.files}
+        # "since": when watching began, so generations rotated away before the first file
+        # was ever read (the log did not exist yet at the first read) are still news.
+        since = (cursor or {}).get("since", run.started)
+        cursor = {"version": CURSOR_VERSION, "files": run.files, "since": since}
         return ReadBatch(run.events, cursor, run.stats)
 
     @staticmethod
@@ -192,7 +198,7 @@ class FileSource:
         """Read one file's new events into RUN (draining its predecessor first)."""
         if path in run.files:
             return  # already drained in this pass
-        if run.stats.bytes_read >= run.max_bytes:
+        if run.stats.bytes_read >= run.max_bytes or stop_requested():
             if path in run.old:
                 run.files[path] = run.old[path]  # not reached this time: keep where it was
             return
@@ -226,6 +232,11 @@ class FileSource:
         head = head_hash(handle, int(entry["head_len"]))
         reader = FileReader(handle, entry, self._limits(handle, run, rotated), run.stats)
         for raw in reader.read(run.max_bytes - run.stats.bytes_read):
+            if stop_requested():
+                # Asked to stop (SIGTERM) mid-chunk: drop this file's events of this read and
+                # keep its entry where it was, so what is stored and the cursor still agree.
+                del run.events[events:]
+                return saved
             self._emit(path, raw, run)
         if self._changed_under_us(handle, entry, head):
             # Truncated (copytruncate) and rewritten while we read: what we read past the
@@ -285,10 +296,11 @@ class FileSource:
             for p, e in run.old.items()
             if os.path.dirname(p) == folder and os.path.basename(p).startswith(base)
         ]
-        if not seen or max(seen) <= 0:
-            return  # never read here before: older files are history, not news
+        after = max(seen, default=0.0) or float(run.since or 0.0)
+        if after <= 0:
+            return  # never watched before: older files are history, not news
         known = [*run.old.values(), fresh_entry(stat)]  # never the file just opened
-        for sibling in unseen_siblings(path, known, max(seen), run.current):
+        for sibling in unseen_siblings(path, known, after, run.current):
             run.old[sibling] = fresh_entry(os.stat(sibling)) | {"rotated": True}
             run.stats.restarts.append(f"{path}: read {sibling}, rotated before it was seen")
             self._read_path(sibling, run, rotated=True)

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from oncall_agent.detection.regex_safety import check_regex
 from oncall_agent.errors import ConfigError, StoreError
 from oncall_agent.knowledge.defaults import DEFAULT_ENTRIES
 from oncall_agent.knowledge.spec import KnowledgeEntrySpec
@@ -26,7 +27,9 @@ _CONTENT_FIELDS = (
 
 
 def _content(spec: KnowledgeEntrySpec) -> dict[str, Any]:
-    """The column values of SPEC's content fields."""
+    """The column values of SPEC's content fields (PatternError for a minutes-long regex)."""
+    for pattern in spec.patterns:
+        check_regex(pattern, f"knowledge entry {spec.key!r}")
     data = spec.model_dump(mode="json")
     return {name: data[name] for name in _CONTENT_FIELDS}
 

@@ -13,6 +13,7 @@ from oncall_agent.detection.patterns import (
     PatternSet,
     compile_patterns,
 )
+from oncall_agent.detection.regex_safety import check_regex
 from oncall_agent.errors import ConfigError, PatternError, StoreError
 from oncall_agent.models import Severity
 from oncall_agent.store.tables import AlertPatternRow
@@ -47,6 +48,7 @@ def list_user_patterns(session: Session, *, enabled_only: bool = True) -> list[A
 def add_user_pattern(session: Session, pattern: AlertPattern) -> None:
     """Store PATTERN after checking that it compiles and that its name is free."""
     compile_patterns([pattern], suppressions=[])  # raises PatternError naming the regex
+    check_regex(pattern.regex, f"alert pattern {pattern.name!r}")  # no minutes-long lines
     if pattern.name in _DEFAULT_NAMES:
         raise ConfigError(f"alert pattern {pattern.name!r} is a built-in name; choose another")
     existing = session.exec(select(AlertPatternRow).where(AlertPatternRow.name == pattern.name))

@@ -172,6 +172,9 @@ class SourceCursor(SQLModel, table=True):
     source_key: str = Field(unique=True, max_length=1000)
     state: dict[str, Any] | None = _json(dict)
     updated_at: datetime = _ts(default_now=True)
+    # Bumped by every save: a detector advances the cursor only from the version it read
+    # (compare-and-swap), so two detectors never store the same lines twice.
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class AlertPatternRow(SQLModel, table=True):

@@ -92,6 +92,15 @@ def test_add_from_options_stores_the_entry(store: Engine) -> None:
                           "params": {"service": "{{incident.service}}", "grace_s": 30}}  # fmt: skip
 
 
+def test_add_with_catastrophic_regex_exits_2_and_stores_nothing(store: Engine) -> None:
+    """`kb add` refuses a pattern that can backtrack for minutes on one line."""
+    result = runner.invoke(app, ["add", "--key", "storm", "--title", "X", "--solution", "s",
+                                 "--pattern", "(a+)+$"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "can take minutes" in result.output
+    assert "storm" not in _keys(store)
+
+
 def test_add_with_bad_regex_exits_2_naming_the_field(store: Engine) -> None:
     """An invalid regex is refused with exit code 2 and the field that holds it."""
     result = runner.invoke(app, ["add", "--key", "x", "--title", "X", "--solution", "s",
@@ -195,6 +204,21 @@ def test_import_counts_updates(store: Engine, tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", str(path)])
     assert result.exit_code == 0, result.output
     assert "created 1, updated 1, unchanged 0" in result.output
+
+
+def test_import_with_catastrophic_regex_exits_2_and_changes_nothing(
+    store: Engine, tmp_path: Path
+) -> None:
+    """`kb import` refuses a file whose entry holds a minutes-long regex, storing none of it."""
+    path = tmp_path / "storm.yaml"
+    path.write_text(yaml.safe_dump({"entries": [
+        {"key": "good", "title": "G", "solution": "s"},
+        {"key": "storm", "title": "S", "solution": "s", "patterns": [r"^(\w+\s?)*$"]},
+    ]}))  # fmt: skip
+    result = runner.invoke(app, ["import", str(path)])
+    assert result.exit_code == 2
+    assert "knowledge entry 'storm'" in result.output and "can take minutes" in result.output
+    assert not {"good", "storm"} & set(_keys(store))
 
 
 def test_import_malformed_file_exits_2_and_changes_nothing(store: Engine, tmp_path: Path) -> None:

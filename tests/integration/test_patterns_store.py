@@ -139,3 +139,11 @@ def test_cli_test_needs_text_or_file(cli_store: str) -> None:
     result = CliRunner().invoke(app, ["test"])
     assert result.exit_code == 2
     assert "either a TEXT" in result.output
+
+
+def test_cli_add_catastrophic_regex_exits_2_saying_how_to_rewrite(cli_store: str) -> None:
+    """`oncall patterns add` refuses a regex that can backtrack for minutes, storing nothing."""
+    result = CliRunner().invoke(app, ["add", "storm", "(a+)+$", "--category", "payments"])
+    assert result.exit_code == 2
+    assert "storm" in result.output and "can take minutes" in result.output
+    assert "storm" not in CliRunner().invoke(app, ["list"]).output

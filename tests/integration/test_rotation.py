@@ -44,22 +44,30 @@ def _numbers(messages: list[str]) -> list[int]:
     return [int(m.split()[1]) for m in messages if m.startswith("line ")]
 
 
-def _tail_until_done(log: Path, writer: subprocess.Popen[bytes]) -> tuple[list[int], int]:
-    """Poll the log (and its rotated files) until the writer is done and nothing is new."""
+def _tail_until_done(
+    log: Path,
+    writer: subprocess.Popen[bytes],
+    every_s: float = 0.0,
+    max_bytes: int = 256 * 1024,
+    cursor: dict[str, Any] | None = None,
+) -> tuple[list[int], int]:
+    """Poll the log (and its rotated files) from CURSOR every EVERY_S until the writer is done
+    and nothing is new."""
     source = FileSource([str(log)], multiline=None)
-    cursor: dict[str, Any] = {}
+    cursor = cursor or {}
     seen: list[int] = []
     reads = 0
     deadline = time.monotonic() + WRITER_TIMEOUT_S
     while time.monotonic() < deadline:
         done = writer.poll() is not None
-        batch = source.read(cursor, max_bytes=256 * 1024)
+        batch = source.read(cursor, max_bytes=max_bytes)
         reads += 1
         seen += _numbers([e.message for e in batch.events])
         moved = batch.cursor != cursor
         cursor = json.loads(json.dumps(batch.cursor))  # as the store would give it back
         if done and not moved and not batch.events:
             return seen, reads
+        time.sleep(every_s)
     raise AssertionError("the writer or the reader did not finish in time")
 
 
@@ -73,6 +81,24 @@ def test_rename_rotation_loses_and_repeats_nothing(tmp_path: Path) -> None:
     assert [n for n, c in counts.items() if c > 1] == []
     assert sorted(counts) == list(range(1, LINES + 1))
     assert reads > 10  # the reader really did read while the writer wrote and rotated
+
+
+def test_rename_rotation_read_every_second_repeats_nothing(tmp_path: Path) -> None:
+    """50k numbered lines, the log renamed away 5 times, read once a second with the default
+    budget (as a detection schedule does), watched from before it existed: each line read
+    exactly once, the generations rotated away before the first read included."""
+    log = tmp_path / "app.log"
+    watching = json.loads(json.dumps(FileSource([str(log)]).read({}).cursor))
+    writer = _start("writer", "rename-paced", str(log), "50000")
+    seen, reads = _tail_until_done(
+        log, writer, every_s=1.0, max_bytes=8 * 1024 * 1024, cursor=watching
+    )
+    assert writer.wait(timeout=WRITER_TIMEOUT_S) == 0
+    counts = Counter(seen)
+    duplicated = sum(c - 1 for c in counts.values() if c > 1)
+    assert (duplicated, 50_000 - len(counts)) == (0, 0)  # (duplicated, lost)
+    assert sorted(counts) == list(range(1, 50_001))
+    assert reads > 3
 
 
 def test_copytruncate_rotation_reads_nothing_twice(
@@ -135,8 +161,11 @@ def _scan(log: Path, url: str) -> None:
 # ---- the scripts the tests start -------------------------------------------------------------
 
 
-def _write_lines(log: Path, first: int, last: int, kinds: bool) -> None:
-    """Append lines FIRST..LAST to LOG (opened for append, as a logger does), in bursts."""
+def _write_lines(
+    log: Path, first: int, last: int, kinds: bool, pace_s: float | None = None
+) -> None:
+    """Append lines FIRST..LAST to LOG (opened for append, as a logger does), in bursts
+    (PACE_S: the pause after each burst)."""
     with log.open("a", encoding="utf-8") as handle:
         for number in range(first, last + 1):
             if kinds:
@@ -146,13 +175,17 @@ def _write_lines(log: Path, first: int, last: int, kinds: bool) -> None:
                 handle.write(f"line {number} payload {number * 7919 % 10007}\n")
             if number % BURST == 0:
                 handle.flush()
-                time.sleep(KILL_PACE_S if kinds else 0.003)
+                time.sleep(pace_s if pace_s is not None else KILL_PACE_S if kinds else 0.003)
 
 
 def _rotate(log: Path, mode: str, generation: int) -> None:
     """Rotate LOG: rename it (keeping every old file), or copy it then truncate it in place."""
     if mode == "rename":
         log.rename(log.with_name(f"{log.name}.{generation}"))
+    elif mode == "shift":  # as logrotate and RotatingFileHandler do: .1 -> .2, log -> .1
+        for older in range(generation - 1, 0, -1):
+            log.with_name(f"{log.name}.{older}").rename(log.with_name(f"{log.name}.{older + 1}"))
+        log.rename(log.with_name(f"{log.name}.1"))
     else:
         shutil.copy(log, log.with_name(f"{log.name}.{generation}"))
         with log.open("r+b") as handle:
@@ -192,11 +225,14 @@ def writer_main(mode: str, log: Path, total: int) -> None:
         _copytruncate_writer(log, total)
         return
     first, generation = 1, 1
+    kinds = mode.startswith("kinds")  # error lines of 8 kinds ("kinds-shift": and rotated)
+    paced = mode in ("rename-paced", "shift", "copytruncate-paced", "kinds-shift")
+    every = total // 6 + 1 if paced else ROTATE_EVERY  # 5 rotations
     while first <= total:
-        last = min(total, first + ROTATE_EVERY - 1)
-        _write_lines(log, first, last, kinds=mode == "kinds")
+        last = min(total, first + every - 1)
+        _write_lines(log, first, last, kinds=kinds, pace_s=0.05 if paced else None)
         if mode != "kinds" and last < total:
-            _rotate(log, mode, generation)
+            _rotate(log, mode.removeprefix("kinds-").removesuffix("-paced"), generation)
             generation += 1
         first = last + 1
 

@@ -206,6 +206,29 @@ def test_rotation_before_the_new_file_exists_loses_nothing(log: Path) -> None:
     assert _messages(batch) == ["3"]
 
 
+def test_generation_rotated_before_the_first_read_of_a_watched_log_is_read(
+    tmp_path: Path,
+) -> None:
+    """Watched before it existed, the log is written and renamed away before the next read:
+    that generation is read too (it was written while we watched), then the new file."""
+    log = tmp_path / "app.log"
+    saved = _persisted(_lines([str(log)]).read({}).cursor)
+    time.sleep(0.01)  # the generation is written after the first read began
+    _append(log, "1\n2\n")
+    log.rename(log.with_name("app.log.1"))
+    _append(log, "3\n")
+    batch = _lines([str(log)]).read(saved)
+    assert _messages(batch) == ["1", "2", "3"]
+    assert _messages(_lines([str(log)]).read(_persisted(batch.cursor))) == []
+
+
+def test_history_beside_a_log_read_for_the_first_time_is_not_read(log: Path) -> None:
+    """On the very first read, older rotated files are history: only the watched log is read."""
+    log.with_name("app.log.1").write_text("old\n")
+    _append(log, "new\n")
+    assert _messages(_lines([str(log)]).read({})) == ["new"]
+
+
 def test_renamed_file_matched_by_glob_continues_from_its_offset(log: Path) -> None:
     """A file known under an old name and matched again under a new one is not re-read."""
     _append(log, "a\nb\n")
