@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from flows import approval_commands
+from flows import approval_commands, learning_commands
 from oncall_agent.cli import build_app
 from oncall_agent.cli.common import console
 
@@ -21,6 +21,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 app = build_app()
 approval_commands.register(app)
+learning_commands.register(app)
 
 
 def _summary_table(summaries: list[dict[str, object]]) -> Table:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from oncall_agent.cli import db, incidents, kb, patterns, scan
+from oncall_agent.cli import db, history, incidents, kb, learning, models, patterns, scan
 
 
 def build_app() -> typer.Typer:
@@ -19,4 +19,7 @@ def build_app() -> typer.Typer:
     app.add_typer(patterns.app, name="patterns", help="Alert patterns: list, add, test.")
     incidents.register(app)
     app.command("scan")(scan.scan)
+    app.add_typer(history.app, name="history", help="Import past incidents and their fixes.")
+    app.add_typer(models.app, name="models", help="Recommendation model versions.")
+    learning.register(app)
     return app

@@ -86,6 +86,17 @@ class Incident(SQLModel, table=True):
     resolution_note: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = _ts(default_now=True)
     updated_at: datetime = _ts(default_now=True)
+    # Learning: what fixed it (the history's solution identifier or the entry key) and whether
+    # it worked; origin says whether detection or `oncall history import` created the row.
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    solution: str | None = Field(default=None, max_length=500)
+    solution_success: bool | None = None
+    origin: str = Field(
+        default="detected",
+        max_length=20,
+        index=True,
+        sa_column_kwargs={"server_default": "detected"},
+    )
 
 
 class KnowledgeEntry(SQLModel, table=True):
@@ -241,3 +252,22 @@ class TargetLock(SQLModel, table=True):
     holder: str = Field(max_length=200)
     acquired_at: datetime = _ts(default_now=True)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ModelVersion(SQLModel, table=True):
+    """A trained recommendation model: its file, the file's sha256, metrics, and status."""
+
+    __tablename__ = "model_versions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(unique=True)
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    sha256: str = Field(max_length=64)
+    # "current" (at most one), "candidate" (kept, not promoted) or "retired".
+    status: str = Field(index=True, max_length=20)
+    metrics: dict[str, Any] | None = _json(dict)
+    baseline: dict[str, Any] | None = _json(dict)
+    promotion_reason: str = Field(default="", sa_column=Column(Text))
+    rows: int = 0
+    data_end: datetime | None = _ts()
+    created_at: datetime = _ts(default_now=True)

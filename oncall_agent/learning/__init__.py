@@ -1,0 +1,1 @@
+"""Learning from history and outcomes: datasets, models, feedback, reports."""
