@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from oncall_agent.detection.masking import mask_text
-
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -20,9 +18,8 @@ def days_since_epoch(at: datetime) -> float:
 
 def incident_text(title: str, description: str, template: str = "") -> str:
     """The text a model reads: title twice (it names the problem), the description and the log
-    template when it adds to the title, masked."""
-    extra = f" . {template}" if template and template != mask_text(title) else ""
-    return mask_text(f"{title} . {title} . {description}{extra}")
+    template (models read words only: numbers and ids never count)."""
+    return f"{title} . {title} . {description} . {template}"
 
 
 @dataclass(frozen=True)

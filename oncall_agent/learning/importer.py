@@ -155,13 +155,13 @@ def incident_values(row: HistoryRow, entry_id: int, now: datetime) -> dict[str, 
         "title": row.title, "service": row.service, "severity": row.severity,
         "category": CATEGORY, "status": IncidentStatus.RESOLVED.value, "source": "history",
         "template": template, "first_seen": row.timestamp, "last_seen": row.timestamp,
-        "occurrences": 1, "recurrences": 0, "samples": [],
-        "attributes": {"tags": ";".join(row.tags)} if row.tags else {},
+        "occurrences": 1, "recurrences": 0, "samples": None,
+        "attributes": {"tags": ";".join(row.tags)} if row.tags else None,
         "knowledge_entry_id": entry_id, "needs_resolution": False, "resolved_at": resolved_at,
         "resolution_note": row.solution, "created_at": now, "updated_at": now,
         "description": row.description, "solution": row.solution,
-        "solution_success": row.success, "origin": "imported", "decision_reasons": [],
-        "analysis": {},
+        "solution_success": row.success, "origin": "imported", "decision_reasons": None,
+        "analysis": None,
     }  # fmt: skip
 
 

@@ -41,7 +41,7 @@ class Evidence:
     posterior: np.ndarray  # weighted posterior mean of success, per solution
     weight: np.ndarray  # weighted number of outcomes, per solution
     share: np.ndarray  # share of the neighbourhood's weight that used this solution
-    similarity: np.ndarray  # best similarity among the neighbours that used this solution
+    similarity: np.ndarray  # weighted mean similarity of the neighbours that used this solution
 
     def features(self, i: int) -> list[float]:
         """The calibrator's inputs for candidate I."""
@@ -86,6 +86,7 @@ class NeighbourIndex:
         self.sol = np.array([], dtype=np.int64)
         self.success = np.array([], dtype=float)
         self.by_service: dict[str, np.ndarray] = {}
+        self._known: dict[str, sp.csr_matrix] = {}
         self.add(table, vectors)
 
     def add(self, table: ExampleTable, vectors: sp.csr_matrix | None = None) -> None:
@@ -102,15 +103,23 @@ class NeighbourIndex:
             if s is not None and s not in self._ids:
                 self._ids[s] = len(self.solutions)
                 self.solutions.append(s)
+        offset = self.matrix.shape[0]
         self.matrix = sp.vstack([self.matrix, vectors]).tocsr()
         self.services = np.concatenate([self.services, rows.services])
         self.days = np.concatenate([self.days, rows.days])
         ids = [self._ids[s] for s in rows.solutions if s is not None]
         self.sol = np.concatenate([self.sol, ids])
         self.success = np.concatenate([self.success, rows.success])
-        self.by_service = {
-            str(s): np.flatnonzero(self.services == s) for s in np.unique(self.services)
-        }
+        for service, positions in _groups(rows.services).items():
+            old = self.by_service.get(service, np.array([], dtype=np.int64))
+            self.by_service[service] = np.concatenate([old, positions + offset])
+            self._known.pop(service, None)
+
+    def _service_matrix(self, service: str) -> sp.csr_matrix:
+        """The vectors of SERVICE's past incidents (cached until more are added)."""
+        if service not in self._known:
+            self._known[service] = self.matrix[self.by_service[service]].tocsr()
+        return self._known[service]
 
     def evidence(
         self,
@@ -122,15 +131,15 @@ class NeighbourIndex:
         """The evidence for each query incident (in order)."""
         out: list[Evidence | None] = [None] * len(texts)
         queries = self.vectorizer.transform(texts) if vectors is None else vectors
-        for service in np.unique(services):
-            where = np.flatnonzero(services == service)
-            members = self.by_service.get(str(service))
+        for service, where in _groups(services).items():
+            members = self.by_service.get(service)
             if members is None:
                 continue
-            known = self.matrix[members].T.tocsr()
+            known = self._service_matrix(service)
             for start in range(0, len(where), CHUNK):
                 part = where[start : start + CHUNK]
-                sims = (queries[part] @ known).toarray()
+                # sparse x dense is far cheaper than sparse x sparse for a dense-ish result
+                sims = (known @ queries[part].toarray().T).T
                 for row, i in enumerate(part):
                     out[i] = self._weigh(sims[row], members, float(days[i]))
         return [e if e is not None else _empty() for e in out]
@@ -142,10 +151,11 @@ class NeighbourIndex:
             return _empty()
         near = np.flatnonzero(sims >= self.params.relative * best)
         rows = members[near]
+        close = sims[near].astype(float)
         # Age counts from the newest neighbour, not from now: a quiet month weakens nothing.
         newest = min(now, float(self.days[rows].max()))
         age = np.maximum(newest - self.days[rows], 0.0)
-        weight = (sims[near] / best) ** 2 * 0.5 ** (age / self.params.half_life_days)
+        weight = (close / best) ** 2 * 0.5 ** (age / self.params.half_life_days)
         outcome = self.success[rows]
         known = ~np.isnan(outcome)
         sol = self.sol[rows]
@@ -154,8 +164,7 @@ class NeighbourIndex:
         tries = np.bincount(sol[known], weight[known], minlength=n)
         used = np.bincount(sol, weight, minlength=n)
         present = np.flatnonzero(used > 0)
-        best_sim = np.zeros(n)
-        np.maximum.at(best_sim, sol, sims[near])
+        mean_sim = np.bincount(sol, weight * close, minlength=n)[present] / used[present]
         p = self.params
         posterior = (wins[present] + p.prior_success) / (
             tries[present] + p.prior_success + p.prior_failure
@@ -166,8 +175,16 @@ class NeighbourIndex:
             posterior=posterior,
             weight=tries[present],
             share=used[present] / used.sum(),
-            similarity=best_sim[present],
+            similarity=mean_sim,
         )
+
+
+def _groups(services: np.ndarray) -> dict[str, np.ndarray]:
+    """Positions of each service in SERVICES."""
+    groups: dict[str, list[int]] = {}
+    for position, service in enumerate(services):
+        groups.setdefault(str(service), []).append(position)
+    return {service: np.array(p, dtype=np.int64) for service, p in groups.items()}
 
 
 def _empty() -> Evidence:

@@ -3,8 +3,9 @@
 Fitting (all on past rows, oldest first):
 1. a TF-IDF vocabulary and a neighbour index over the history (neighbours.py);
 2. a calibrator (logistic regression) from the evidence for the chosen fix to whether it worked,
-   fitted on the newest 20 % answered by an index of the older 80 % (incidents the index had not
-   seen); a row teaches when the chosen fix is the one people used (its outcome is known);
+   fitted on the newest 20 %, replayed in 40 time-ordered chunks, each answered by an index of
+   every row before it (as a nightly retrain would have); a row teaches when the chosen fix is
+   the one people used (its outcome is known);
 3. a novelty floor: the best similarity that 99 % of recurring incidents of that window reached.
 The model abstains (no solution) when the calibrated probability is below `abstain_below` or the
 incident is less similar to anything past than the novelty floor (a problem never seen).
@@ -27,6 +28,7 @@ from oncall_agent.learning.neighbours import (
 
 ABSTAIN_BELOW = 0.4
 CALIBRATION_SHARE = 0.2
+CALIBRATION_CHUNKS = 40
 # A new incident is "a known problem" when it is as similar to its nearest past incident as
 # 99 % of the recurring incidents of the calibration window were to theirs.
 NOVELTY_QUANTILE = 0.01
@@ -88,12 +90,16 @@ class Recommender:
         cut = round(len(table) * (1.0 - CALIBRATION_SHARE))
         older, newer = np.arange(cut), np.arange(cut, len(table))
         index = NeighbourIndex(vectorizer, table.subset(older), self.params, vectors[older])
-        evidence = index.evidence(
-            table.texts[cut:], table.services[newer], table.days[newer], vectors[newer]
-        )
+        evidence: list[Evidence] = []
+        # Replayed in time order, learning each chunk's outcomes after answering it: the
+        # calibrator sees answers as a nightly-retrained model gives them.
+        for chunk in np.array_split(newer, max(1, min(CALIBRATION_CHUNKS, len(newer)))):
+            part = table.subset(chunk)
+            evidence += index.evidence(part.texts, part.services, part.days, vectors[chunk])
+            index.add(part, vectors[chunk])
         self.calibrator = _fit_calibrator(evidence, table.subset(newer))
         self.novelty_floor = _novelty_floor(evidence, table.subset(newer))
-        self.index = NeighbourIndex(vectorizer, table, self.params, vectors)
+        self.index = index  # it has learned every row by now
         self.entries = {
             (str(svc), sol): e
             for svc, sol, e in zip(table.services, table.solutions, table.entries, strict=True)
