@@ -103,9 +103,13 @@ class EntryLinker:
         return self.ids[pair]
 
     def _existing(self, row: HistoryRow) -> int | None:
-        """An entry whose key is the solution, or whose action is (same service first)."""
+        """An entry whose key is the solution, or whose action is (same service first), or the
+        one an earlier import made for this solution on this service."""
         if row.solution in self.by_key:
             return self.by_key[row.solution]
+        earlier = self.by_key.get(history_entry_key(row.service, row.solution))
+        if earlier is not None:
+            return earlier
         candidates = self.by_action.get(row.solution, [])
         for entry_id, services in candidates:
             if row.service in services:
