@@ -11,6 +11,7 @@ from oncall_agent.cli.common import console, friendly_errors, store_session
 from oncall_agent.detection.engine import active_engine_name
 from oncall_agent.errors import ConfigError
 from oncall_agent.human import record_human_resolution
+from oncall_agent.learning.status import confidence_source
 from oncall_agent.models import IncidentStatus, LogEvent, Severity
 from oncall_agent.pipeline import load_detector
 from oncall_agent.settings import get_settings
@@ -26,6 +27,7 @@ def status() -> None:
         counts = count_by_status(session)
     console.print(f"store: {get_settings().resolved_database_url().split('@')[-1]}")
     console.print(f"detection engine: {active_engine_name()}")
+    console.print(f"confidence: {confidence_source()}")
     for name in IncidentStatus:
         console.print(f"  {name.value:<18} {counts.get(name.value, 0)}")
 

@@ -11,6 +11,7 @@ from oncall_agent.errors import ConfigError
 from oncall_agent.knowledge.confidence import score_confidence
 from oncall_agent.knowledge.matcher import IncidentText, rank_entries
 from oncall_agent.knowledge.render import render_action
+from oncall_agent.learning.live import learned_choice
 from oncall_agent.models import ActionSpec, AutonomyMode, RiskClass
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import get_incident
@@ -30,6 +31,8 @@ class Analysis(BaseModel):
     match_reasons: list[str] = Field(default_factory=list)
     confidence: float | None = None
     confidence_explanation: str = ""
+    # The parts of a learned model's confidence (empty: the knowledge base's formula was used).
+    confidence_parts: dict[str, float] = Field(default_factory=dict)
     action: ActionSpec | None = None
     risk: RiskClass | None = None
     autonomy: AutonomyMode | None = None
@@ -80,16 +83,26 @@ def analyze_incident(
         analysis.alternatives = [
             {"entry": m.entry_key, "score": round(m.score, 3)} for m in matches[1:4]
         ]
-        if not matches:
+        learned = learned_choice(engine, incident, set(rows))
+        if not matches and learned is None:
             analysis.problems.append("no knowledge entry matches this incident")
             return analysis
-        best, row = matches[0], rows[matches[0].entry_key]
-        score = score_confidence(best.score, row.successes, row.failures)
+        if learned is not None:
+            row = rows[learned.entry_key]
+            match = next((m for m in matches if m.entry_key == row.key), None)
+            analysis.match_score = match.score if match else 0.0
+            analysis.match_reasons = list(match.reasons) if match else ["proposed by the model"]
+            analysis.confidence = round(learned.confidence, 4)
+            analysis.confidence_explanation = learned.explanation
+            analysis.confidence_parts = learned.parts
+        else:
+            best, row = matches[0], rows[matches[0].entry_key]
+            score = score_confidence(best.score, row.successes, row.failures)
+            analysis.match_score, analysis.match_reasons = best.score, list(best.reasons)
+            analysis.confidence = round(score.value, 4)
+            analysis.confidence_explanation = score.explanation
         spec = to_spec(row)
         analysis.entry_key, analysis.entry_id, analysis.entry_title = row.key, row.id, row.title
-        analysis.match_score, analysis.match_reasons = best.score, list(best.reasons)
-        analysis.confidence = round(score.value, 4)
-        analysis.confidence_explanation = score.explanation
         analysis.risk, analysis.autonomy, analysis.solution = (
             spec.risk,
             spec.autonomy,
