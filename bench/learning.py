@@ -7,8 +7,9 @@ histories with a known truth (issue 8's four figures), plus retrain time and thr
 For each (seed, vocabulary) it writes train.csv and test.csv to a temporary folder and runs the
 agent's own path on a fresh SQLite store: import (the `oncall history import` core), retrain
 (the `retrain-models` flow's core, without Prefect), recommend (the `oncall recommend --json`
-core). Seed 1 / vocabulary a is the one the model's defaults were looked at on; seed 7 /
-vocabulary b (other services, words and fixes) was never looked at while building it.
+core). Seed 1 / vocabulary a is the one the model was built on (seeds 2 and 7 with vocabulary b
+were looked at once each); seed 42 / vocabulary b (other services, words and fixes) was never
+run before the numbers in bench/README.md.
 Figures: top-1 on problems seen in the history (the right answer is the fix that works best at
 the incident's time), ECE (10 bins) between confidence and the true success probability of the
 recommended fix, abstention (no solution, or a decision to escalate) on problems that appear only
@@ -44,6 +45,8 @@ from oncall_agent.policy import PolicyConfig  # noqa: E402
 from oncall_agent.store.engine import make_engine  # noqa: E402
 from oncall_agent.store.schema import upgrade  # noqa: E402
 
+# Histories whose scores were seen while the model was built (honesty about what was tuned).
+LOOKED_AT = {"1:a": "tuned on", "2:b": "looked at once", "7:b": "looked at once"}
 TARGETS = (("top-1 on seen", "top1_seen", 0.90, ">="), ("ECE", "ece", 0.05, "<="),
            ("abstain on never-seen", "abstain_unseen", 0.90, ">="),
            ("top-1 on drifted", "top1_drifted", 0.70, ">="))  # fmt: skip
@@ -102,7 +105,7 @@ def print_table(name: str, ours: Figures, lr: Figures, formula: Figures) -> bool
 def main() -> int:
     """Run every history, print the tables; exit 1 when a target is missed."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", default="1:a,7:b", help="seed:vocabulary pairs")
+    parser.add_argument("--runs", default="1:a,42:b", help="seed:vocabulary pairs")
     parser.add_argument(
         "--big", type=int, default=100_000, help="rows for the timing run (0: skip)"
     )
@@ -115,7 +118,7 @@ def main() -> int:
         history = run["history"]
         lr, formula = references(history.train, history.test)  # type: ignore[attr-defined]
         test = history.test  # type: ignore[attr-defined]
-        tag = "tuned on" if pair == "1:a" else "never tuned on"
+        tag = LOOKED_AT.get(pair, "never looked at while building the model")
         passed &= print_table(f"seed {seed}, vocabulary {vocab} ({tag}), {run['rows']} rows",
                               score(test, run["answers"]), score(test, lr), score(test, formula))  # type: ignore[arg-type]  # fmt: skip
         print(
