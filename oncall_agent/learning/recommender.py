@@ -47,8 +47,9 @@ class Recommendation:
 
 
 def _chosen(ev: Evidence) -> int | None:
-    """The candidate with the best weighted success record (None without candidates)."""
-    return int(np.argmax(ev.posterior)) if ev.solutions else None
+    """The candidate with the best weighted success record (None without candidates); between
+    equal records (a history without outcomes) the fix most used on such incidents."""
+    return int(np.argmax(ev.posterior + 1e-9 * ev.share)) if ev.solutions else None
 
 
 def calibration_rows(

@@ -113,3 +113,32 @@ def test_retrain_without_history_says_what_to_do(engine: Engine, tmp_path: Path)
     """An empty store cannot train: the error says to import history first."""
     with pytest.raises(ConfigError, match="oncall history import"):
         retrain(engine, tmp_path / "models")
+
+
+def test_the_agents_verified_outcome_is_a_training_example(engine: Engine) -> None:
+    """A detected incident whose action was verified teaches its entry's key and the outcome."""
+    from oncall_agent.store.knowledge import seed_defaults
+    from oncall_agent.store.tables import ActionRun, KnowledgeEntry, utcnow
+
+    now = utcnow()
+    with session_scope(engine) as session:
+        seed_defaults(session)
+        entry = session.exec(select(KnowledgeEntry)).first()
+        assert entry is not None and entry.id is not None
+        incident = Incident(
+            fingerprint="a" * 40, title="pool exhausted", service="api", severity="error",
+            category="error", status="resolved", first_seen=now, last_seen=now,
+            knowledge_entry_id=entry.id,
+        )  # fmt: skip
+        session.add(incident)
+        session.flush()
+        session.add(ActionRun(idempotency_key="k1", incident_id=incident.id,
+                              knowledge_entry_id=entry.id, action="restart_service",
+                              status="succeeded", verified=True))  # fmt: skip
+        session.add(ActionRun(idempotency_key="k2", incident_id=incident.id,
+                              knowledge_entry_id=entry.id, action="restart_service",
+                              status="succeeded", verified=True, dry_run=True))  # fmt: skip
+        session.flush()
+        examples = build_examples(session)
+        key = entry.key
+    assert [(e.solution, e.success, e.entry_key) for e in examples] == [(key, True, key)]
