@@ -128,21 +128,33 @@ class Recommender:
         """A recommendation per query incident (abstaining when the chance is too low)."""
         assert self.index is not None
         evidence = self.index.evidence(texts, services, days)
-        return [self._answer(ev, str(svc)) for ev, svc in zip(evidence, services, strict=True)]
+        chosen = [_chosen(ev) for ev in evidence]
+        # One calibrator call for the batch: scikit-learn's per-call checks cost ~1 ms each.
+        pairs = [(ev, i) for ev, i in zip(evidence, chosen, strict=True) if i is not None]
+        probs = iter(self._probabilities(pairs))
+        return [
+            self._answer(ev, str(svc), i, next(probs) if i is not None else 0.0)
+            for ev, svc, i in zip(evidence, services, chosen, strict=True)
+        ]
+
+    def _probabilities(self, candidates: list[tuple[Evidence, int]]) -> list[float]:
+        """The calibrated chance for each (evidence, candidate index)."""
+        if not candidates:
+            return []
+        if self.calibrator is None:
+            return [float(ev.posterior[i]) for ev, i in candidates]
+        features = np.array([ev.features(i) for ev, i in candidates])
+        return [float(p) for p in self.calibrator.predict_proba(features)[:, 1]]
 
     def probability(self, ev: Evidence, i: int) -> float:
         """The calibrated chance that candidate I of EV fixes the incident."""
-        if self.calibrator is None:
-            return float(ev.posterior[i])
-        return float(self.calibrator.predict_proba([ev.features(i)])[0, 1])
+        return self._probabilities([(ev, i)])[0]
 
-    def _answer(self, ev: Evidence, service: str) -> Recommendation:
-        """The recommendation from one incident's evidence."""
-        i = _chosen(ev)
+    def _answer(self, ev: Evidence, service: str, i: int | None, p: float) -> Recommendation:
+        """The recommendation from one incident's evidence, its chosen candidate I and P."""
         if i is None:
             return Recommendation(None, None, 0.0, {"best_similarity": 0.0})
         solution = ev.solutions[i]
-        p = self.probability(ev, i)
         parts = {
             "best_similarity": round(ev.best_similarity, 3),
             "fix_similarity": round(float(ev.similarity[i]), 3),
