@@ -164,7 +164,11 @@ class Recommender:
         }
         entry = self.entries.get((service, solution))
         parts["novelty_floor"] = round(self.novelty_floor, 3)
-        if p < self.abstain_below or ev.best_similarity < self.novelty_floor:
+        if ev.best_similarity < self.novelty_floor:
+            # A problem never seen: the nearest fix belongs to another problem, so no
+            # probability of it working is claimed (a low confidence goes with no solution).
+            return Recommendation(None, None, 0.0, parts, candidate=solution)
+        if p < self.abstain_below:
             return Recommendation(None, None, p, parts, candidate=solution)
         return Recommendation(solution, entry, p, parts, candidate=solution)
 

@@ -36,10 +36,11 @@ def test_seen_problems_get_the_fix_that_works_best_now(fitted) -> None:  # type:
 
 
 def test_never_seen_problems_get_no_recommendation(fitted) -> None:  # type: ignore[no-untyped-def]
-    """Problems that appear only after the history are answered with no solution."""
+    """Problems that appear only after the history get no solution and a low confidence."""
     history, answers = fitted
     unseen = [a for r, a in zip(history.test, answers, strict=True) if r.problem.unseen]
     assert unseen and np.mean([a.solution is None for a in unseen]) >= 0.9
+    assert all(a.confidence < 0.4 for a in unseen if a.solution is None)
 
 
 def test_a_fix_that_stopped_working_loses_its_place(fitted) -> None:  # type: ignore[no-untyped-def]
