@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from flows import approval_commands, config_commands
+from flows import approval_commands, config_commands, learning_commands
 from oncall_agent.cli import build_app, run_app
 from oncall_agent.cli.common import console
 
@@ -25,6 +25,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 app = build_app()
 approval_commands.register(app)
 app.add_typer(config_commands.app, name="config")
+learning_commands.register(app)
 
 
 def _summary_table(summaries: list[dict[str, object]]) -> Table:

@@ -10,7 +10,19 @@ import os
 
 import typer
 
-from oncall_agent.cli import db, explain, feedback, incidents, kb, patterns, report, scan
+from oncall_agent.cli import (
+    db,
+    explain,
+    feedback,
+    history,
+    incidents,
+    kb,
+    learning,
+    models,
+    patterns,
+    report,
+    scan,
+)
 from oncall_agent.cli.common import DEBUG_ENV
 
 
@@ -40,6 +52,9 @@ def build_app() -> typer.Typer:
     report.register(app)
     app.command("scan")(scan.scan)
     app.command("explain")(explain.explain)
+    app.add_typer(history.app, name="history", help="Import past incidents and their fixes.")
+    app.add_typer(models.app, name="models", help="Recommendation model versions.")
+    learning.register(app)
     return app
 
 

@@ -23,6 +23,7 @@ OUTPUT_SHOWN = 40  # lines of an action's output `show` prints (the store keeps 
 def status(as_json: bool = AS_JSON) -> None:
     """How many incidents are in each status, and where the store is."""
     from oncall_agent.detection.engine import active_engine_name
+    from oncall_agent.learning.status import confidence_source
     from oncall_agent.settings import get_settings
     from oncall_agent.store.incidents import count_by_status
 
@@ -31,6 +32,7 @@ def status(as_json: bool = AS_JSON) -> None:
     report = {
         "store": get_settings().resolved_database_url().split("@")[-1],
         "detection_engine": active_engine_name(),
+        "confidence": confidence_source(),
         "incidents": {name.value: counts.get(name.value, 0) for name in IncidentStatus},
     }
     if as_json:
@@ -38,6 +40,7 @@ def status(as_json: bool = AS_JSON) -> None:
         return
     console.print(f"store: {report['store']}")
     console.print(f"detection engine: {report['detection_engine']}")
+    console.print(f"confidence: {report['confidence']}")
     for name, count in report["incidents"].items():  # type: ignore[attr-defined]
         console.print(f"  {name:<18} {count}")
 

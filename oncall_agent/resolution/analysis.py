@@ -15,6 +15,7 @@ from oncall_agent.knowledge.confidence import score_confidence
 from oncall_agent.knowledge.matcher import IncidentText, rank_entries
 from oncall_agent.knowledge.render import render_action
 from oncall_agent.knowledge.spec import KnowledgeEntrySpec
+from oncall_agent.learning.live import learned_choice
 from oncall_agent.models import ActionSpec, AutonomyMode, RiskClass
 from oncall_agent.settings import get_settings
 from oncall_agent.store.engine import session_scope
@@ -35,6 +36,8 @@ class Analysis(BaseModel):
     match_reasons: list[str] = Field(default_factory=list)
     confidence: float | None = None
     confidence_explanation: str = ""
+    # The parts of a learned model's confidence (empty: the knowledge base's formula was used).
+    confidence_parts: dict[str, float] = Field(default_factory=dict)
     action: ActionSpec | None = None
     risk: RiskClass | None = None
     autonomy: AutonomyMode | None = None
@@ -195,22 +198,35 @@ def analyze_incident(
         analysis.alternatives = [
             {"entry": m.entry_key, "score": round(m.score, 3)} for m in matches[1:4]
         ]
-        if not matches:
+        # A ranked entry someone else chose (a model via ENTRY_KEY) is not second-guessed.
+        learned = None if entry_key is not None else learned_choice(engine, incident, set(rows))
+        if not matches and learned is None:
             analysis.problems.append("no knowledge entry matches this incident")
             return analysis
-        best, row = matches[0], rows[matches[0].entry_key]
+        if learned is not None:
+            row = rows[learned.entry_key]
+            best = next((m for m in matches if m.entry_key == row.key), None)
+        else:
+            best, row = matches[0], rows[matches[0].entry_key]
         spec = to_spec(row)
         fields = incident_fields(incident, service_vars or {})
         successes, failures = _fill_action(
             session, analysis, row, spec, fields, allowed, rng, _unscoped(incident)
         )
-        score = score_confidence(best.score, successes, failures)
         analysis.entry_key, analysis.entry_id, analysis.entry_title = row.key, row.id, row.title
-        analysis.match_score, analysis.match_reasons = best.score, list(best.reasons)
-        analysis.confidence = round(score.value, 4)
-        analysis.confidence_explanation = score.explanation + (
-            _ab_sentence(analysis.ab_test) if analysis.ab_test else ""
-        )
+        analysis.match_score = best.score if best else 0.0
+        analysis.match_reasons = list(best.reasons) if best else ["proposed by the model"]
+        if learned is not None:
+            analysis.confidence = round(learned.confidence, 4)
+            analysis.confidence_explanation = learned.explanation
+            analysis.confidence_parts = learned.parts
+        else:
+            assert best is not None
+            score = score_confidence(best.score, successes, failures)
+            analysis.confidence = round(score.value, 4)
+            analysis.confidence_explanation = score.explanation + (
+                _ab_sentence(analysis.ab_test) if analysis.ab_test else ""
+            )
         analysis.risk, analysis.autonomy, analysis.solution = (
             spec.risk,
             spec.autonomy,

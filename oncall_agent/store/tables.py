@@ -89,6 +89,17 @@ class Incident(SQLModel, table=True):
     # The values actions may use (a configured or allow-listed service, allowed ids): unlike
     # `attributes`, never what a log line alone claims (see sources.scope).
     targets: dict[str, str] | None = _json(dict)
+    # Learning: what fixed it (the history's solution identifier or the entry key) and whether
+    # it worked; origin says whether detection or `oncall history import` created the row.
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    solution: str | None = Field(default=None, max_length=500)
+    solution_success: bool | None = None
+    origin: str = Field(
+        default="detected",
+        max_length=20,
+        index=True,
+        sa_column_kwargs={"server_default": "detected"},
+    )
 
 
 class KnowledgeEntry(SQLModel, table=True):
@@ -328,3 +339,22 @@ class ActionOutcomeCount(SQLModel, table=True):
     successes: int = 0
     failures: int = 0
     updated_at: datetime = _ts(default_now=True)
+
+
+class ModelVersion(SQLModel, table=True):
+    """A trained recommendation model: its file, the file's sha256, metrics, and status."""
+
+    __tablename__ = "model_versions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(unique=True)
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    sha256: str = Field(max_length=64)
+    # "current" (at most one), "candidate" (kept, not promoted) or "retired".
+    status: str = Field(index=True, max_length=20)
+    metrics: dict[str, Any] | None = _json(dict)
+    baseline: dict[str, Any] | None = _json(dict)
+    promotion_reason: str = Field(default="", sa_column=Column(Text))
+    rows: int = 0
+    data_end: datetime | None = _ts()
+    created_at: datetime = _ts(default_now=True)
