@@ -13,7 +13,8 @@ from oncall_agent.learning.examples import Example
 from oncall_agent.store.tables import ActionRun, AuditEvent, Incident, KnowledgeEntry
 
 # incident id -> (solution, success): a person's correction of what fixed it.
-Corrections = Mapping[int, tuple[str, bool]]
+# incident id -> (the solution that fixes it, or None for the recorded one; whether it worked)
+Corrections = Mapping[int, tuple[str | None, bool]]
 
 
 def _human_resolutions(session: Session) -> dict[int, tuple[str, bool]]:
@@ -69,8 +70,16 @@ def _label(
 
 
 def build_examples(session: Session, corrections: Corrections | None = None) -> list[Example]:
-    """Every incident with a known fix as a training example; CORRECTIONS override labels."""
-    corrections = corrections or {}
+    """Every incident with a known fix as a training example; CORRECTIONS override labels.
+
+    Without CORRECTIONS, people's feedback (`oncall feedback`) is the correction; incidents
+    marked false positives are left out either way.
+    """
+    from oncall_agent.learning.false_positives import false_positive_incidents
+    from oncall_agent.learning.feedback import human_corrections
+
+    fixes: Corrections = human_corrections(session) if corrections is None else corrections
+    false_positives = false_positive_incidents(session)
     keys = {e.id: e.key for e in session.exec(select(KnowledgeEntry)) if e.id is not None}
     people, agent = _human_resolutions(session), _agent_outcomes(session)
     examples: list[Example] = []
@@ -82,10 +91,13 @@ def build_examples(session: Session, corrections: Corrections | None = None) -> 
     # Columns, not ORM objects: a 100k-row history loads in a second.
     for inc in session.execute(sa_select(*columns).order_by(col(Incident.first_seen))):
         assert inc.id is not None
+        if inc.id in false_positives:
+            continue
         solution, success, entry = _label(inc, keys, people, agent)
-        if inc.id in corrections:
-            solution, success = corrections[inc.id]
-            entry = solution if solution in keys.values() else None
+        if inc.id in fixes:
+            fixed, success = fixes[inc.id]  # fixed None: the recorded solution stands
+            if fixed is not None and fixed != solution:
+                solution, entry = fixed, (fixed if fixed in keys.values() else None)
         if solution is None:
             continue
         examples.append(Example(

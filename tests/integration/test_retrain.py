@@ -142,3 +142,21 @@ def test_the_agents_verified_outcome_is_a_training_example(engine: Engine) -> No
         examples = build_examples(session)
         key = entry.key
     assert [(e.solution, e.success, e.entry_key) for e in examples] == [(key, True, key)]
+
+
+def test_feedback_and_false_positives_reach_the_training_set(imported: Engine) -> None:
+    """`oncall feedback --wrong` flips an outcome and a false-positive mark drops the incident."""
+    from oncall_agent.learning.false_positives import mark_false_positive
+    from oncall_agent.learning.feedback import Verdict, record_feedback
+
+    with session_scope(imported) as session:
+        before = {e.incident_id: e for e in build_examples(session)}
+        worked = [i for i, e in before.items() if e.success]
+        first, second = worked[0], worked[1]
+        record_feedback(session, first, Verdict.WRONG, actor="alice")
+        mark_false_positive(session, second, reason="synthetic probe", actor="alice")
+    with session_scope(imported) as session:
+        after = {e.incident_id: e for e in build_examples(session)}
+    assert after[first].success is False
+    assert after[first].solution == before[first].solution
+    assert second not in after
