@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from oncall_agent.detection import baseline
 from oncall_agent.detection.detector import Detector
 from oncall_agent.detection.grouping import group_detections
+from oncall_agent.models import Detection, IncidentDraft, LogEvent
 from oncall_agent.settings import get_settings
 from oncall_agent.sources.base import EventSource
+from oncall_agent.store import baseline as stored
 from oncall_agent.store.cursors import load_cursor, save_cursor
 from oncall_agent.store.engine import session_scope
-from oncall_agent.store.incidents import IncidentChange, open_or_update_incident
+from oncall_agent.store.incidents import (
+    IncidentChange,
+    open_or_update_incident,
+    update_existing_incident,
+)
 from oncall_agent.store.patterns import load_pattern_set
+
+LOOKBACK_BUCKETS = 7 * 24 * 3600 // baseline.BUCKET_S  # a week of history per source
 
 
 @dataclass
@@ -27,6 +38,7 @@ class ScanReport:
     detections: int = 0
     changes: list[IncidentChange] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    held_back: dict[str, str] = field(default_factory=dict)  # fingerprint -> why (chatter)
 
     def add_stats(self, stats: dict[str, Any]) -> None:
         """Sum a batch's reader statistics into the report."""
@@ -47,8 +59,13 @@ def scan_source(
     source_key: str,
     detector: Detector | None = None,
     progress: Callable[[ScanReport], None] | None = None,
+    use_baseline: bool = True,
 ) -> ScanReport:
-    """Read everything new in SOURCE; each batch's incidents and cursor commit together."""
+    """Read everything new in SOURCE; each batch's incidents and cursor commit together.
+
+    With USE_BASELINE, the source's baseline (see `detection.baseline`) is kept in the store
+    and steady chatter does not open incidents (it still counts in open ones).
+    """
     settings = get_settings()
     detector = detector or load_detector(engine)
     report = ScanReport(source_key=source_key)
@@ -65,15 +82,9 @@ def scan_source(
         # Incidents and cursor in one transaction: a crash re-reads the batch (at-least-once),
         # and re-reading only adds occurrences to the same incidents.
         with session_scope(engine) as session:
+            verdicts = _judge(session, source_key, batch.events, detections) if use_baseline else {}
             for draft in drafts:
-                report.changes.append(
-                    open_or_update_incident(
-                        session,
-                        draft,
-                        reopen_window_s=settings.reopen_window_s,
-                        sample_limit=settings.samples_per_incident,
-                    )
-                )
+                _store_draft(session, draft, verdicts.get(draft.fingerprint), report)
             save_cursor(session, source_key, batch.cursor)
         report.lines += len(batch.events)
         report.detections += len(detections)
@@ -82,6 +93,51 @@ def scan_source(
         if progress:
             progress(report)
     return report
+
+
+def _store_draft(
+    session: Session, draft: IncidentDraft, verdict: baseline.Verdict | None, report: ScanReport
+) -> None:
+    """Open or update DRAFT's incident; chatter (VERDICT says so) only updates an existing one."""
+    settings = get_settings()
+    window, samples = settings.reopen_window_s, settings.samples_per_incident
+    if verdict is None or verdict.opens:
+        report.changes.append(
+            open_or_update_incident(session, draft, reopen_window_s=window, sample_limit=samples)
+        )
+        return
+    change = update_existing_incident(session, draft, reopen_window_s=window, sample_limit=samples)
+    if change is not None:
+        report.changes.append(change)
+    else:
+        report.held_back[draft.fingerprint] = verdict.why
+
+
+def _judge(
+    session: Session, source_key: str, events: Sequence[LogEvent], detections: list[Detection]
+) -> dict[str, baseline.Verdict]:
+    """Count the batch into the source's baseline; the verdict for each fingerprint in it."""
+    now = datetime.now(UTC)
+    counts: dict[str, dict[int, int]] = {stored.SPAN: {}}
+    for event in events:
+        bucket = baseline.bucket_of(event.timestamp or now)
+        counts[stored.SPAN][bucket] = counts[stored.SPAN].get(bucket, 0) + 1
+    for found in detections:
+        series = counts.setdefault(found.fingerprint, {})
+        bucket = baseline.bucket_of(found.event.timestamp or now)
+        series[bucket] = series.get(bucket, 0) + 1
+    stored.add_counts(session, source_key, counts)
+    latest = max(counts[stored.SPAN], default=baseline.bucket_of(now))
+    stored.prune(session, source_key, latest - LOOKBACK_BUCKETS)
+    history = stored.load_series(session, source_key, counts, latest - LOOKBACK_BUCKETS)
+    start = stored.observed_from(session, source_key)
+    span = history.get(stored.SPAN, {})
+    last = max(span, default=latest)
+    return {
+        fp: baseline.judge(history.get(fp, series), start or min(series), last, min(series))
+        for fp, series in counts.items()
+        if fp != stored.SPAN
+    }
 
 
 def _stats_dict(stats: Any) -> dict[str, Any]:

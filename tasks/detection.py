@@ -29,7 +29,13 @@ async def scan_event_source(
     """Read what is new in one source and store the incidents it shows."""
 
     def _scan() -> ScanReport:
-        return scan_source(get_engine(), source, source_key, detector=_detector(rules))
+        return scan_source(
+            get_engine(),
+            source,
+            source_key,
+            detector=_detector(rules),
+            use_baseline=rules is None or rules.baseline,
+        )
 
     return await asyncio.to_thread(_scan)
 

@@ -115,9 +115,16 @@ def scan(
     warnings: Annotated[
         bool, typer.Option("--warnings", help="Lines logged at WARN level open incidents too.")
     ] = False,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            "--baseline/--no-baseline",
+            help="Hold back problems present from the files' start at a steady rate (chatter).",
+        ),
+    ] = True,
 ) -> None:
     """Show the incidents the agent would open for PATHS and what it would do; nothing runs."""
-    rules = DetectionRules(min_severity=min_severity, warning_lines=warnings)
+    rules = DetectionRules(min_severity=min_severity, warning_lines=warnings, baseline=baseline)
     options = ScanOptions(service=service, parser=parser, rules=rules, with_lines=lines)
     with _progress(paths, shown=not as_json and err_console.is_terminal) as on_bytes:
         result = scan_files(paths, options, on_bytes)
@@ -127,5 +134,9 @@ def scan(
     if result.incidents:
         console.print(_table(result, with_lines=lines))
     console.print(_summary(result))
+    for held in result.held_back:
+        draft = held.draft
+        why = escape(held.why or "")
+        console.print(f"held back: {escape(draft.title)} ({draft.count} lines): {why}")
     for note in result.notes:
         err_console.print(f"note: {escape(note)}")

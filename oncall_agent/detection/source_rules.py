@@ -55,6 +55,9 @@ class DetectionRules(BaseModel):
     # Regexes of benign look-alikes blanked out before matching, besides the built-in ones.
     extra_suppressions: list[str] = Field(default_factory=list)
     services: dict[str, ServiceRules] = Field(default_factory=dict)
+    # Steady chatter (a template there all along at a steady rate) opens no incident; see
+    # detection.baseline.
+    baseline: bool = True
 
 
 # What differs between the services of one source: the pattern set a detector needs.

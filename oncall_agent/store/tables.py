@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -241,3 +241,20 @@ class TargetLock(SQLModel, table=True):
     holder: str = Field(max_length=200)
     acquired_at: datetime = _ts(default_now=True)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TemplateCount(SQLModel, table=True):
+    """Lines of one alerting template (fingerprint) of one source in one time bucket.
+
+    A source's baseline (see detection.baseline): cheap counts that tell steady chatter from
+    news. The fingerprint "*" counts every line the source's reader examined, for its span.
+    """
+
+    __tablename__ = "template_counts"
+    __table_args__ = (UniqueConstraint("source_key", "fingerprint", "bucket"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_key: str = Field(max_length=1000)
+    fingerprint: str = Field(max_length=64)
+    bucket: int = Field(index=True)  # seconds since the epoch // baseline.BUCKET_S
+    count: int = 0

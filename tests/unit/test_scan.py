@@ -33,7 +33,7 @@ def _scan_json(*args: str) -> list[dict[str, Any]]:
 
 
 def test_json_has_exactly_the_documented_fields(tmp_path: Path) -> None:
-    """--json prints one array; each incident has exactly the eleven documented fields."""
+    """--json prints one array; each incident has exactly the twelve documented fields."""
     log = _write(tmp_path / "api.log", [HEALTH.format(1), ROUTINE.format(2, 1), HEALTH.format(3)])
     incidents = _scan_json(str(log))
     assert len(incidents) == 1
