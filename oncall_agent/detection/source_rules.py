@@ -78,9 +78,26 @@ class RuledDetector(Detector):
         self._detectors: dict[_Key, Detector] = {}
         self._keys: dict[str, _Key] = {}
         # The union of every pattern any service may use: a line it rejects matches nothing,
-        # so callers may use `pattern_set.may_match` as a line filter.
-        union = compile_patterns([*self._base, WARNING_LEVEL_PATTERN], self._suppressions)
-        super().__init__(union)
+        # so callers may use `pattern_set.may_match` as a line filter. Patterns disabled for the
+        # whole source, and WARN lines nobody opted into, stay out: the engine then selects
+        # only lines that may alert, and the usual rules (no service override) reuse it as is
+        # instead of compiling a second database.
+        super().__init__(compile_patterns(self._chosen(self._widest()), self._suppressions))
+
+    def _widest(self) -> _Key:
+        """The key whose patterns hold every other key's: source-wide disables, any warnings."""
+        warnings = self.rules.warning_lines or any(
+            s.warning_lines for s in self.rules.services.values()
+        )
+        return frozenset(self.rules.disabled_patterns), warnings
+
+    def _chosen(self, key: _Key) -> list[AlertPattern]:
+        """The patterns KEY uses, in priority order."""
+        disabled, warnings = key
+        chosen = [p for p in self._base if p.name not in disabled]
+        if warnings and WARNING_LEVEL_PATTERN.name not in disabled:
+            chosen.append(WARNING_LEVEL_PATTERN)
+        return chosen
 
     def _check_names(self) -> None:
         """Refuse a disabled pattern name that names no pattern (a typo would disable nothing)."""
@@ -116,11 +133,11 @@ class RuledDetector(Detector):
         """The detector for KEY, compiled the first time it is needed."""
         detector = self._detectors.get(key)
         if detector is None:
-            disabled, warnings = key
-            chosen = [p for p in self._base if p.name not in disabled]
-            if warnings and WARNING_LEVEL_PATTERN.name not in disabled:
-                chosen.append(WARNING_LEVEL_PATTERN)
-            detector = Detector(compile_patterns(chosen, self._suppressions))
+            chosen = self._chosen(key)
+            if [p.name for p in chosen] == [p.name for p in self.pattern_set.patterns]:
+                detector = Detector(self.pattern_set)  # the union's set and engine, compiled once
+            else:
+                detector = Detector(compile_patterns(chosen, self._suppressions))
             self._detectors[key] = detector
         return detector
 
