@@ -13,6 +13,7 @@ from sqlmodel import Session
 from oncall_agent.detection import baseline
 from oncall_agent.detection.detector import Detector
 from oncall_agent.detection.grouping import group_detections
+from oncall_agent.gc_tuning import fewer_collections
 from oncall_agent.models import Detection, IncidentDraft, LogEvent
 from oncall_agent.settings import get_settings
 from oncall_agent.sources.base import EventSource
@@ -66,6 +67,19 @@ def scan_source(
     With USE_BASELINE, the source's baseline (see `detection.baseline`) is kept in the store
     and steady chatter does not open incidents (it still counts in open ones).
     """
+    with fewer_collections():
+        return _scan_source(engine, source, source_key, detector, progress, use_baseline)
+
+
+def _scan_source(
+    engine: Engine,
+    source: EventSource,
+    source_key: str,
+    detector: Detector | None,
+    progress: Callable[[ScanReport], None] | None,
+    use_baseline: bool,
+) -> ScanReport:
+    """`scan_source`'s loop."""
     settings = get_settings()
     detector = detector or load_detector(engine)
     report = ScanReport(source_key=source_key)

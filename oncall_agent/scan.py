@@ -25,6 +25,7 @@ from oncall_agent.detection.defaults import DEFAULT_PATTERNS
 from oncall_agent.detection.grouping import IncidentGrouper
 from oncall_agent.detection.source_rules import DetectionRules, RuledDetector
 from oncall_agent.errors import ConfigError
+from oncall_agent.gc_tuning import fewer_collections
 from oncall_agent.models import Detection, IncidentDraft, LogEvent
 from oncall_agent.scan_advice import Advice, advise
 from oncall_agent.settings import get_settings
@@ -220,9 +221,10 @@ def scan_files(
     options = options or ScanOptions()
     check_parser(options.parser)
     check_paths(paths)
-    scan = _Scan(options, on_bytes)
-    for path in paths:
-        scan.file(path)
+    with fewer_collections():
+        scan = _Scan(options, on_bytes)
+        for path in paths:
+            scan.file(path)
     incidents, held_back = _split(scan)
     now = datetime.now(UTC)
     for incident in incidents:

@@ -110,3 +110,17 @@ def test_error_words_alert_on_lines_without_a_level() -> None:
     ):
         found = judge_level(pattern_set.match(text), _event(text, None))
         assert found is not None, text
+
+
+def test_collections_are_restored_after_nested_blocks() -> None:
+    """Nested blocks raise the young threshold and freeze; leaving the last restores both."""
+    import gc
+
+    from oncall_agent.gc_tuning import YOUNG_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        with fewer_collections():
+            assert gc.get_threshold()[0] >= YOUNG_THRESHOLD and gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] >= YOUNG_THRESHOLD
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
