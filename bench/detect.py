@@ -201,6 +201,8 @@ def print_rows(rows: list[Row]) -> bool:
         ratio = "-"
         if row.grep and row.grep.wall_s and run.wall_s and run.name != "grep -E -i":
             ratio = f"{row.grep.wall_s / run.wall_s:.2f}x"
+            if row.grep.cpu_s and run.cpu_s:
+                ratio += f" ({row.grep.cpu_s / run.cpu_s:.2f}x CPU)"
         verdict = {True: "PASS", False: "FAIL", None: "SKIP"}[row.passed]
         table.append((
             row.set_name, f"{row.rate * 100:g}", f"{row.size / 1e6:.0f}", run.name,
@@ -231,7 +233,8 @@ def main() -> None:
     print(WHY_NO_BOUNDED_REPEATS)
     if shutil.which("rg") is None:
         print("note: ripgrep is not installed (Debian: apt-get install -y ripgrep); rg skipped")
-    print(f"CPUs: {os.cpu_count()}; load average: {os.getloadavg()[0]:.2f}\n")
+    print(f"CPUs: {os.cpu_count()}; load average: {os.getloadavg()[0]:.2f}")
+    print("vs grep: grep's time over this run's (above 1: faster than grep), wall and CPU\n")
     rows: list[Row] = []
     sets = options.sets.split(",")
     with tempfile.TemporaryDirectory() as name:
