@@ -88,6 +88,8 @@ def _summary(result: ScanResult) -> str:
         f"{len(result.incidents)} incident(s) from {stats.get('lines', 0)} line(s) "
         f"({megabytes:.1f} MB)"
     )
+    if result.held_back:
+        text += f"; {len(result.held_back)} kind(s) held back as steady chatter (below)"
     skipped = stats.get("truncated_lines", 0), stats.get("invalid_utf8_lines", 0)
     if any(skipped):
         text += f"; {skipped[0]} line(s) cut at the line cap, {skipped[1]} with invalid UTF-8"

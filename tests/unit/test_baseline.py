@@ -124,3 +124,20 @@ def test_collections_are_restored_after_nested_blocks() -> None:
             assert gc.get_threshold()[0] >= YOUNG_THRESHOLD and gc.get_freeze_count() > 0
         assert gc.get_threshold()[0] >= YOUNG_THRESHOLD
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_the_scan_command_says_what_it_held_back(tmp_path: Path) -> None:
+    """`oncall scan` prints a held-back line with the reason, and --no-baseline opens it."""
+    from typer.testing import CliRunner
+
+    from oncall_agent.cli import build_app
+
+    log = _night(tmp_path / "postgresql.log", [])
+    shown = CliRunner().invoke(build_app(), ["scan", str(log)])
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())  # the console wraps long lines
+    assert "0 incident(s)" in text and "1 kind(s) held back" in text
+    assert "held back: auth: authentication failures in postgresql (36 lines)" in text
+    assert "steady since 2026-12-01 20:00 UTC (~6/h), not opened" in text
+    plain = CliRunner().invoke(build_app(), ["scan", "--no-baseline", str(log)])
+    assert "1 incident(s)" in plain.output and "held back" not in plain.output
