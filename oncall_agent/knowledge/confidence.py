@@ -25,7 +25,8 @@ from __future__ import annotations
 import math
 
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.stats import beta as beta_distribution
+
+from oncall_agent.knowledge.beta import beta_quantile
 
 
 class ConfidenceModel(BaseModel):
@@ -75,7 +76,7 @@ def success_probability(
         raise ValueError(f"outcome counts must be >= 0, got {successes} and {failures}")
     a = model.prior_a + successes
     b = model.prior_b + failures
-    return a / (a + b), float(beta_distribution.ppf(0.05, a, b))
+    return a / (a + b), beta_quantile(0.05, a, b)
 
 
 def score_confidence(
