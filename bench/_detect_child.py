@@ -2,8 +2,11 @@
 
     python bench/_detect_child.py detect FILE SET   # read, select, match, mask, fingerprint, group
     python bench/_detect_child.py store FILE SET    # scan_source into a fresh SQLite store
+    python bench/_detect_child.py scan FILE SET     # `oncall scan` (scan_files), no baseline
 
 `detect` is scan_source's loop without its database writes: the same calls, batch by batch.
+`scan` is what `oncall scan --no-baseline FILE` does, with SET's patterns in place of the
+built-in ones; the parent times the whole process, start-up included.
 """
 
 from __future__ import annotations
@@ -92,10 +95,30 @@ def store(path: str, set_name: str) -> dict[str, object]:
     }
 
 
+def scan(path: str, set_name: str) -> dict[str, object]:
+    """scan_files over PATH with SET_NAME's patterns only: lines flagged, incidents."""
+    from oncall_agent.detection.defaults import DEFAULT_PATTERNS
+    from oncall_agent.detection.source_rules import DetectionRules
+    from oncall_agent.scan import ScanOptions, scan_files
+
+    started = time.perf_counter()
+    rules = DetectionRules(
+        extra_patterns=pattern_set(set_name),
+        disabled_patterns=[p.name for p in DEFAULT_PATTERNS],
+        baseline=False,
+    )
+    result = scan_files([path], ScanOptions(rules=rules))
+    return {
+        "seconds": time.perf_counter() - started,
+        "detections": sum(i.draft.count for i in result.incidents),
+        "incidents": len(result.incidents),
+    }
+
+
 def main() -> None:
     """Run the mode named on the command line and print its result."""
     mode, path, set_name = sys.argv[1:4]
-    result = {"detect": detect, "store": store}[mode](path, set_name)
+    result = {"detect": detect, "store": store, "scan": scan}[mode](path, set_name)
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
 

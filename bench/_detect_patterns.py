@@ -1,7 +1,12 @@
 """Pattern sets of the detection benchmark, and the same regexes for GNU grep -E and ripgrep.
 
-The default set is the agent's built-in patterns. The large set adds generated but realistic
-patterns (a subsystem, a failure phrase, ids and counts between) up to LARGE_SET_SIZE.
+The sets "50" and "200" are written so that grep, ripgrep and the agent can all run them fairly
+and flag the same lines: case-insensitive, gaps written `.*` (never bounded repeats such as
+`.{0,200}?`: GNU grep compiles a bounded repeat of `.` into a DFA state per repetition, its
+worst case, while `.*` is one state), no lookarounds, no case-sensitive parts. Each holds
+FAIR_CORE (level words and common failure phrases, which real logs hit) and then generated but
+realistic patterns (a subsystem, a failure phrase, ids and counts between). The old sets
+("default": the built-in patterns, with bounded repeats; "large") remain for comparison.
 
 grep -E has no non-capturing groups, lazy or case-sensitive parts, nor \\d: the ERE text is
 written from Python's parse tree, each character class spelled out over ASCII (as the agent's
@@ -67,8 +72,41 @@ def _large_extra(count: int) -> list[AlertPattern]:
     return made[:count]
 
 
+# Level words (the agent alerts on a line whose parsed level is one of them even when no pattern
+# matches, so every such word must be a pattern here) and failure phrases.
+FAIR_CORE = [
+    r"\b(?:err|error|severe|fatal|crit|critical|emerg|emergency|alert|panic)\b",
+    r"exception", r"\bfailed\b", r"\bfailure\b", r"out of memory", r"no space left on device",
+    r"connection refused", r"\btimed out\b", r"permission denied", r"\bunable to\b",
+    r"\bcould not\b", r"\brefused\b",
+]  # fmt: skip
+_FAIR_SHAPES = [
+    r"\b{s}\b.*\b(?:{f1}|{f2})\b",
+    r"(?:{f1}|{f2}) (?:while|during|in) .*{s}",
+    r"\b{s} (?:id|#|job) *[=:]? *[0-9]+ (?:{f1}|{f2})",
+    r"\[{s}\] (?:attempt [0-9]+ )?(?:{f1}|{f2})",
+    r"\b{s}\b.*\b(?:code|status|errno)[=: ]+[1-9][0-9]+\b",
+]
+
+
+def _fair(count: int) -> list[AlertPattern]:
+    """COUNT fair patterns: FAIR_CORE, then every subsystem in every fair shape."""
+    regexes = list(FAIR_CORE)
+    for shape_no, shape in enumerate(_FAIR_SHAPES):
+        for n, subsystem in enumerate(_SUBSYSTEMS):
+            f1 = _FAILURES[(n + shape_no) % len(_FAILURES)]
+            f2 = _FAILURES[(n + shape_no + 3) % len(_FAILURES)]
+            regexes.append(shape.format(s=subsystem, f1=f1, f2=f2))
+    return [
+        AlertPattern(name=f"fair-{n}", regex=regex, category="bench", severity=Severity.ERROR)
+        for n, regex in enumerate(regexes[:count])
+    ]
+
+
 def pattern_set(name: str) -> list[AlertPattern]:
-    """The patterns of set NAME: "default" or "large"."""
+    """The patterns of set NAME: "50", "200" (fair), "default" or "large"."""
+    if name.isdigit():
+        return _fair(int(name))
     if name == "default":
         return list(DEFAULT_PATTERNS)
     if name == "large":
@@ -104,7 +142,9 @@ def _ere_node(op: Any, av: Any, flags: int) -> str:
     if op is C.LITERAL:
         char = chr(av) if av < 256 and av not in (10, 13) else "\xff"
         return "\\" + char if char in _ERE_SPECIAL else char
-    if op in (C.ANY, C.NOT_LITERAL, C.IN):
+    if op is C.ANY:
+        return "."  # any byte but a newline, as the agent's `.` on a line (LC_ALL=C)
+    if op in (C.NOT_LITERAL, C.IN):
         return _bracket(_one_char_source(op, av), flags)
     if op is C.SUBPATTERN:
         return "(" + _ere(av[-1], (flags | av[1]) & ~av[2]) + ")"
@@ -113,7 +153,10 @@ def _ere_node(op: Any, av: Any, flags: int) -> str:
     if op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", None)):
         low, high, body = av
         bound = f"{{{low},}}" if high is C.MAXREPEAT else f"{{{low},{high}}}"
-        return "(" + _ere(body, flags) + ")" + bound
+        bound = {"{0,}": "*", "{1,}": "+", "{0,1}": "?"}.get(bound, bound)
+        text = _ere(body, flags)
+        single = len(body) == 1 and body[0][0] in (C.ANY, C.LITERAL, C.IN, C.NOT_LITERAL)
+        return (text if single else "(" + text + ")") + bound
     if op is C.AT:
         return {C.AT_BOUNDARY: r"\b", C.AT_NON_BOUNDARY: r"\B"}.get(
             av, "^" if av in (C.AT_BEGINNING, C.AT_BEGINNING_STRING) else "\r*$"

@@ -4,6 +4,10 @@ Nothing is executed or stored and no database is needed: the built-in patterns, 
 knowledge entries and the default policy stand in for the store's. Files are streamed through
 the file source with the pattern prefilter as its line filter, so memory holds one read batch
 and one draft per kind of problem (plus, with `with_lines`, the line numbers of each).
+
+With the rules' `baseline` (the default) the files are their own history (see
+`detection.baseline`): a kind of problem present from the files' start at a steady rate is
+chatter and is held back, with the reason, instead of opened.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from oncall_agent.detection.baseline import WindowBaseline
 from oncall_agent.detection.defaults import DEFAULT_PATTERNS
 from oncall_agent.detection.grouping import IncidentGrouper
 from oncall_agent.detection.source_rules import DetectionRules, RuledDetector
 from oncall_agent.errors import ConfigError
+from oncall_agent.gc_tuning import fewer_collections
 from oncall_agent.models import Detection, IncidentDraft, LogEvent
 from oncall_agent.scan_advice import Advice, advise
 from oncall_agent.settings import get_settings
@@ -28,7 +34,7 @@ from oncall_agent.sources.parsing import check_parser, parse_line
 
 FIELDS = (
     "fingerprint", "title", "service", "severity", "category", "count",
-    "first_seen", "last_seen", "action", "decision", "confidence", "entry", "reasons",
+    "first_seen", "last_seen", "action", "decision", "confidence", "entry", "reasons", "why",
 )  # fmt: skip
 
 
@@ -51,6 +57,7 @@ class ScanIncident:
     timed: bool = False  # whether any of its lines had a timestamp
     lines: list[tuple[str, int]] = field(default_factory=list)
     advice: Advice | None = None
+    why: str | None = None  # the baseline's verdict: why it opens, or why it is held back
 
     def to_json(self, with_lines: bool = False) -> dict[str, Any]:
         """The object `oncall scan --json` prints (with `lines` only when asked)."""
@@ -69,6 +76,7 @@ class ScanIncident:
             "confidence": advice.confidence,
             "entry": advice.entry,
             "reasons": list(advice.reasons),
+            "why": self.why,
         }
         if with_lines:
             row["lines"] = [{"file": path, "line": number} for path, number in self.lines]
@@ -82,6 +90,7 @@ class ScanResult:
     incidents: list[ScanIncident]
     stats: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    held_back: list[ScanIncident] = field(default_factory=list)  # steady chatter, not opened
 
 
 def check_paths(paths: list[str]) -> None:
@@ -114,6 +123,7 @@ class _Scan:
         self.detector = _detector(options.rules.model_dump_json())
         self.grouper = IncidentGrouper(samples=get_settings().samples_per_incident)
         self.incidents: dict[str, ScanIncident] = {}
+        self.baseline = WindowBaseline() if options.rules.baseline else None
         self.stats: dict[str, int] = {}
         self.notes: list[str] = []
 
@@ -125,6 +135,9 @@ class _Scan:
             max_line_bytes=self.options.max_line_bytes,
             flush_after_s=0,  # a scan reads files as they are: the last event is complete
         )
+        if self.baseline is not None:
+            for moment in file_span(path, self.options.parser):
+                self.baseline.observe(moment)
         for events in self._batches(source):
             self._count(path, self.detector.detect_many(self._reparsed(events)))
 
@@ -157,6 +170,8 @@ class _Scan:
                 incident = self.incidents[draft.fingerprint] = ScanIncident(draft)
                 _fill_attributes(draft, detection.event)
             incident.timed = incident.timed or detection.event.timestamp is not None
+            if self.baseline is not None and detection.event.timestamp is not None:
+                self.baseline.add(draft.fingerprint, detection.event.timestamp)
             if self.options.with_lines and detection.event.line_no is not None:
                 incident.lines.append((path, detection.event.line_no))
 
@@ -208,14 +223,59 @@ def scan_files(
     options = options or ScanOptions()
     check_parser(options.parser)
     check_paths(paths)
-    scan = _Scan(options, on_bytes)
-    for path in paths:
-        scan.file(path)
-    incidents = sorted(scan.incidents.values(), key=_order)
+    with fewer_collections():
+        scan = _Scan(options, on_bytes)
+        for path in paths:
+            scan.file(path)
+    incidents, held_back = _split(scan)
     now = datetime.now(UTC)
     for incident in incidents:
         incident.advice = advise(incident.draft, now)
-    return ScanResult(incidents=incidents, stats=scan.stats, notes=scan.notes)
+    return ScanResult(incidents=incidents, stats=scan.stats, notes=scan.notes, held_back=held_back)
+
+
+def _split(scan: _Scan) -> tuple[list[ScanIncident], list[ScanIncident]]:
+    """The incidents that open and those the baseline holds back as chatter, each in order."""
+    opened: list[ScanIncident] = []
+    held: list[ScanIncident] = []
+    for incident in sorted(scan.incidents.values(), key=_order):
+        if scan.baseline is not None and incident.timed:
+            verdict = scan.baseline.judge(incident.draft.fingerprint)
+            incident.why = verdict.why
+            if not verdict.opens:
+                held.append(incident)
+                continue
+        opened.append(incident)
+    return opened, held
+
+
+SPAN_PROBE_BYTES = 65536
+SPAN_PROBE_LINES = 200
+
+
+def file_span(path: str, parser: str = "auto") -> list[datetime]:
+    """The first and last timestamps of the file at PATH (from its head and tail), if any.
+
+    The baseline must know when a file starts and ends, not only when its alerting lines do.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(SPAN_PROBE_BYTES).decode("utf-8", "replace").splitlines()
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - SPAN_PROBE_BYTES))
+        tail = handle.read(SPAN_PROBE_BYTES).decode("utf-8", "replace").splitlines()
+    if size > SPAN_PROBE_BYTES:  # a probe may cut a line: drop the cut ends
+        head, tail = head[:-1], tail[1:]
+    found: list[datetime] = []
+    for lines in (head[:SPAN_PROBE_LINES], tail[::-1][:SPAN_PROBE_LINES]):
+        moment = next((t for t in map(_timestamp_of(parser), lines) if t is not None), None)
+        if moment is not None:
+            found.append(moment)
+    return found
+
+
+def _timestamp_of(parser: str) -> Callable[[str], datetime | None]:
+    """A function giving the timestamp PARSER reads in a line."""
+    return lambda text: parse_line(text, parser=parser).timestamp
 
 
 def total_bytes(paths: list[str]) -> int:

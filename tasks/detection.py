@@ -31,7 +31,13 @@ async def scan_event_source(
     """Read what is new in one source and store the incidents it shows."""
 
     def _scan() -> ScanReport:
-        return scan_source(get_engine(), source, source_key, detector=_detector(rules))
+        return scan_source(
+            get_engine(),
+            source,
+            source_key,
+            detector=_detector(rules),
+            use_baseline=rules is None or rules.baseline,
+        )
 
     clear_stop()  # a stop asked of an earlier run in this process is not this run's
     try:

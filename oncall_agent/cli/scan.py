@@ -92,6 +92,8 @@ def _summary(result: ScanResult) -> str:
         f"{len(result.incidents)} incident(s) from {stats.get('lines', 0)} line(s) "
         f"({megabytes:.1f} MB)"
     )
+    if result.held_back:
+        text += f"; {len(result.held_back)} kind(s) held back as steady chatter (below)"
     skipped = stats.get("truncated_lines", 0), stats.get("invalid_utf8_lines", 0)
     if any(skipped):
         text += f"; {skipped[0]} line(s) cut at the line cap, {skipped[1]} with invalid UTF-8"
@@ -119,13 +121,20 @@ def scan(
     warnings: Annotated[
         bool, typer.Option("--warnings", help="Lines logged at WARN level open incidents too.")
     ] = False,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            "--baseline/--no-baseline",
+            help="Hold back problems present from the files' start at a steady rate (chatter).",
+        ),
+    ] = True,
 ) -> None:
     """Show the incidents the agent would open for PATHS and what it would do; nothing runs."""
     from oncall_agent.detection.source_rules import DetectionRules
     from oncall_agent.scan import ScanOptions, scan_files
     from oncall_agent.scan_advice import ASSUMPTIONS
 
-    rules = DetectionRules(min_severity=min_severity, warning_lines=warnings)
+    rules = DetectionRules(min_severity=min_severity, warning_lines=warnings, baseline=baseline)
     options = ScanOptions(service=service, parser=parser, rules=rules, with_lines=lines)
     with _progress(paths, shown=not as_json and err_console.is_terminal) as on_bytes:
         result = scan_files(paths, options, on_bytes)
@@ -136,6 +145,9 @@ def scan(
         console.print(_table(result, with_lines=lines))
         _print_reasons(result)
     console.print(_summary(result))
+    for held in result.held_back:
+        draft = held.draft
+        console.print(f"held back: {draft.title} ({draft.count} lines): {held.why or ''}")
     for note in [*result.notes, ASSUMPTIONS] if result.incidents else result.notes:
         err_console.print(f"note: {note}", soft_wrap=True)
 

@@ -102,7 +102,18 @@ DEFAULT_PATTERNS: list[AlertPattern] = [
        r"\b(?:unexpected|unhandled|uncaught|caught|got|threw|throws?|raised?) (?:an? )?"
        r"(?:\w+ ){0,3}exception\b",
        r"Traceback \(most recent call last\)"),
+    # Lines with no level of their own (access logs, plain stderr, syslog bodies) say "error" in
+    # words: a general vocabulary of failure, never tuned to one system's sample.
+    _p("error-words", "error", _ERR, "",
+       r"\b(?:could not|couldn't|cannot|can't|unable to|failed to)\b",
+       r"\b(?:failed|failure|refused|denied|rejected|aborted|crashed|unreachable)\b",
+       r"\b(?:exception|segfault|segmentation fault|core dumped)\b"),
 ]  # fmt: skip
+
+# Patterns that say no more than a level does ("ERROR", "Exception", "could not"): when a
+# line's parsed level is known, the level decides (see detector.judge_level). Every other
+# pattern names a specific problem (disk full, OOM, 5xx) and alerts whatever the level.
+LEVEL_WORD_PATTERNS = frozenset({"error", "fatal", "error-words"})
 
 # Not in DEFAULT_PATTERNS: a source opts in (DetectionRules.warning_lines) to let lines whose own
 # level is WARN open incidents, tried after every other pattern. Deprecation warnings stay

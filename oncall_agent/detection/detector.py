@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from oncall_agent.detection.alert import AlertPattern
+from oncall_agent.detection.defaults import LEVEL_WORD_PATTERNS, WARNING_LEVEL_PATTERN
 from oncall_agent.detection.engine import MatchEngine
 from oncall_agent.detection.fingerprint import fingerprint
 from oncall_agent.detection.patterns import PatternSet
@@ -30,6 +31,10 @@ ERROR_LEVELS = {
     "EMERGENCY": Severity.CRITICAL,
     "ALERT": Severity.CRITICAL,
 }
+# Levels below warning: the writer said the line is routine, so a level word in it is not news.
+QUIET_LEVELS = frozenset(
+    {"TRACE", "DEBUG", "INFO", "NOTICE", "FINE", "FINER", "FINEST", "CONFIG", "VERBOSE"}
+)
 
 
 @lru_cache(maxsize=16)
@@ -59,6 +64,10 @@ class Detector:
         self.pattern_set = pattern_set
         self._engine = engine
         self._templates = templater or Templater()
+        # WARN lines alert only where the rules opted in (the set then holds this pattern).
+        self._warning = next(
+            (p for p in pattern_set.patterns if p.name == WARNING_LEVEL_PATTERN.name), None
+        )
 
     def remember(self, service: str, template: str) -> None:
         """Know TEMPLATE (an incident's, from an earlier run) as a kind of SERVICE's events,
@@ -78,7 +87,7 @@ class Detector:
         """`match` for each of EVENTS, in one pass of the engine."""
         found = self.engine.match_texts([e.message for e in events], [e.service for e in events])
         return [
-            pattern if pattern is not None else _by_level(event)
+            judge_level(pattern, event, self._warning)
             for pattern, event in zip(found, events, strict=True)
         ]
 
@@ -134,7 +143,24 @@ def _masked(event: LogEvent) -> LogEvent:
     return event.model_copy(update={"message": message, "attributes": attributes})
 
 
-def _by_level(event: LogEvent) -> AlertPattern | None:
-    """The level pseudo-pattern when EVENT's parsed level alone raises an alert."""
+def judge_level(
+    pattern: AlertPattern | None, event: LogEvent, warning: AlertPattern | None = None
+) -> AlertPattern | None:
+    """The pattern EVENT alerts with once its parsed level is heard (None: no alert).
+
+    A specific pattern (disk full, OOM, 5xx) alerts whatever the level. A level-word pattern
+    (LEVEL_WORD_PATTERNS) defers to a known level: at ERROR or worse the level sets the
+    severity, at WARNING the line alerts only as WARNING (the rules' opt-in), below that never.
+    A line no pattern matches still alerts when its level is ERROR or worse.
+    """
     level = event.level.upper() if event.level else None
-    return _level_pattern(level) if level is not None and level in ERROR_LEVELS else None
+    if pattern is None:
+        return _level_pattern(level) if level in ERROR_LEVELS else None
+    if level is None or pattern.name not in LEVEL_WORD_PATTERNS:
+        return pattern
+    if level in ERROR_LEVELS:
+        stated = ERROR_LEVELS[level]
+        return pattern if pattern.severity.rank >= stated.rank else _level_pattern(level)
+    if level == "WARNING":
+        return warning
+    return None if level in QUIET_LEVELS else pattern

@@ -11,12 +11,16 @@ pattern only, and a warning names it.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import importlib.metadata
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import hyperscan
@@ -37,6 +41,8 @@ log = logging.getLogger(__name__)
 
 # What a database expression is for (a bit set).
 SELECT, MATCH, SUPPRESS, UNCLEAN_HINT = 1, 2, 4, 8
+# ONCALL_HYPERSCAN_CACHE=off compiles every database afresh (no files under ~/.cache).
+CACHE_ENV = "ONCALL_HYPERSCAN_CACHE"
 _BASE_FLAGS = hyperscan.HS_FLAG_MULTILINE
 
 
@@ -118,7 +124,14 @@ def _build_plan(pattern_set: PatternSet) -> _Plan:
 
 @lru_cache(maxsize=64)
 def _compile(expressions: tuple[bytes, ...], flags: tuple[int, ...]) -> Any:
-    """A block-mode database of EXPRESSIONS (ids are their positions); cached per process."""
+    """A block-mode database of EXPRESSIONS (ids are their positions); cached per process and
+    on disk (compiling the built-in set takes ~0.4 s, loading it a few ms)."""
+    path = _cache_path(expressions, flags)
+    if path is not None and path.is_file():
+        try:
+            return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        except (hyperscan.error, OSError, ValueError, TypeError):
+            log.debug("hyperscan cache %s unreadable; compiling again", path)
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     database.compile(
         expressions=list(expressions),
@@ -126,7 +139,41 @@ def _compile(expressions: tuple[bytes, ...], flags: tuple[int, ...]) -> Any:
         elements=len(expressions),
         flags=list(flags),
     )
+    if path is not None:
+        _save(path, hyperscan.dumpb(database))
     return database
+
+
+def _cache_path(expressions: tuple[bytes, ...], flags: tuple[int, ...]) -> Path | None:
+    """Where a compiled database of these expressions is kept (None: no cache folder).
+
+    The key covers the expressions, their flags and the library's version, so a database is
+    only ever reused for exactly what it was compiled from, by the library that compiled it.
+    """
+    if os.environ.get(CACHE_ENV, "").strip().lower() in ("0", "off", "no"):
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha256(repr((expressions, flags, _library_version())).encode())
+    return base / "oncall-agent" / "hyperscan" / f"{digest.hexdigest()}.db"
+
+
+def _library_version() -> str:
+    """The hyperscan package's version (a database is tied to the library that compiled it)."""
+    try:
+        return importlib.metadata.version("hyperscan")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _save(path: Path, data: bytes) -> None:
+    """Write DATA to PATH atomically; a cache that cannot be written is only a slower start."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(data)
+        partial.replace(path)
+    except OSError as exc:
+        log.debug("hyperscan cache %s not written: %s", path, exc)
 
 
 def _compile_plan(plan: _Plan, pattern_set: PatternSet) -> Any:

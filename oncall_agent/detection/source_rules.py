@@ -55,6 +55,9 @@ class DetectionRules(BaseModel):
     # Regexes of benign look-alikes blanked out before matching, besides the built-in ones.
     extra_suppressions: list[str] = Field(default_factory=list)
     services: dict[str, ServiceRules] = Field(default_factory=dict)
+    # Steady chatter (a template there all along at a steady rate) opens no incident; see
+    # detection.baseline.
+    baseline: bool = True
 
 
 # What differs between the services of one source: the pattern set a detector needs.
@@ -75,9 +78,26 @@ class RuledDetector(Detector):
         self._detectors: dict[_Key, Detector] = {}
         self._keys: dict[str, _Key] = {}
         # The union of every pattern any service may use: a line it rejects matches nothing,
-        # so callers may use `pattern_set.may_match` as a line filter.
-        union = compile_patterns([*self._base, WARNING_LEVEL_PATTERN], self._suppressions)
-        super().__init__(union)
+        # so callers may use `pattern_set.may_match` as a line filter. Patterns disabled for the
+        # whole source, and WARN lines nobody opted into, stay out: the engine then selects
+        # only lines that may alert, and the usual rules (no service override) reuse it as is
+        # instead of compiling a second database.
+        super().__init__(compile_patterns(self._chosen(self._widest()), self._suppressions))
+
+    def _widest(self) -> _Key:
+        """The key whose patterns hold every other key's: source-wide disables, any warnings."""
+        warnings = self.rules.warning_lines or any(
+            s.warning_lines for s in self.rules.services.values()
+        )
+        return frozenset(self.rules.disabled_patterns), warnings
+
+    def _chosen(self, key: _Key) -> list[AlertPattern]:
+        """The patterns KEY uses, in priority order."""
+        disabled, warnings = key
+        chosen = [p for p in self._base if p.name not in disabled]
+        if warnings and WARNING_LEVEL_PATTERN.name not in disabled:
+            chosen.append(WARNING_LEVEL_PATTERN)
+        return chosen
 
     def _check_names(self) -> None:
         """Refuse a disabled pattern name that names no pattern (a typo would disable nothing)."""
@@ -113,14 +133,15 @@ class RuledDetector(Detector):
         """The detector for KEY, compiled the first time it is needed."""
         detector = self._detectors.get(key)
         if detector is None:
-            disabled, warnings = key
-            chosen = [p for p in self._base if p.name not in disabled]
-            if warnings and WARNING_LEVEL_PATTERN.name not in disabled:
-                chosen.append(WARNING_LEVEL_PATTERN)
+            chosen = self._chosen(key)
             # One templater for every service rule: templates are learned once per source.
-            detector = Detector(
-                compile_patterns(chosen, self._suppressions), templater=self._templates
-            )
+            if [p.name for p in chosen] == [p.name for p in self.pattern_set.patterns]:
+                # the union's set and engine, compiled once
+                detector = Detector(self.pattern_set, templater=self._templates)
+            else:
+                detector = Detector(
+                    compile_patterns(chosen, self._suppressions), templater=self._templates
+                )
             self._detectors[key] = detector
         return detector
 

@@ -26,6 +26,8 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from oncall_agent.knowledge.beta import beta_quantile
+
 
 class ConfidenceModel(BaseModel):
     """The prior and the score-to-probability map; defaults are documented in the module."""
@@ -73,11 +75,10 @@ def success_probability(
     if successes < 0 or failures < 0:
         raise ValueError(f"outcome counts must be >= 0, got {successes} and {failures}")
     # SciPy costs ~0.8 s to import: paid by the first confidence computed, not by CLI start-up.
-    from scipy.stats import beta as beta_distribution
 
     a = model.prior_a + successes
     b = model.prior_b + failures
-    return a / (a + b), float(beta_distribution.ppf(0.05, a, b))
+    return a / (a + b), beta_quantile(0.05, a, b)
 
 
 def score_confidence(

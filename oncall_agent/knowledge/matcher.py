@@ -29,6 +29,7 @@ from oncall_agent.detection.regex_safety import BoundedRegex, compile_bounded
 from oncall_agent.errors import PatternError
 from oncall_agent.knowledge.spec import KnowledgeEntrySpec
 from oncall_agent.knowledge.templates import MASK_PLACEHOLDER
+from oncall_agent.knowledge.tfidf import similarities
 
 log = logging.getLogger(__name__)
 WEIGHTS: dict[str, float] = {"pattern": 0.60, "service": 0.10, "category": 0.15, "text": 0.15}
@@ -86,16 +87,7 @@ def _entry_document(entry: KnowledgeEntrySpec) -> str:
 def _similarities(text: str, documents: list[str]) -> list[float]:
     """TF-IDF cosine similarity of TEXT with each of DOCUMENTS (fitted on all of them)."""
     corpus = [MASK_PLACEHOLDER.sub(" ", doc) for doc in [text, *documents]]
-    # scikit-learn costs ~1 s to import: only a text comparison pays for it, not CLI start-up.
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.metrics.pairwise import cosine_similarity
-
-    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True)
-    try:
-        matrix = vectorizer.fit_transform(corpus)
-    except ValueError:  # every word was a stop word or a placeholder: nothing to compare
-        return [0.0] * len(documents)
-    return [float(x) for x in cosine_similarity(matrix[0:1], matrix[1:])[0]]
+    return similarities(corpus[0], corpus[1:])
 
 
 def _pattern_hit(entry: KnowledgeEntrySpec, texts: dict[str, str]) -> str | None:

@@ -141,6 +141,29 @@ def _insert(session: Session, draft: IncidentDraft, now: datetime) -> int:
     return row.id
 
 
+def update_existing_incident(
+    session: Session,
+    draft: IncidentDraft,
+    *,
+    reopen_window_s: int,
+    sample_limit: int = 5,
+    now: datetime | None = None,
+) -> IncidentChange | None:
+    """Absorb a draft into its active incident or reopen a recent one; None if neither exists.
+
+    Steady chatter goes here: it never opens an incident, but it still counts in one that is
+    open (or was just resolved), so a fix that did not hold shows.
+    """
+    now = now or utcnow()
+    incident_id = _absorb(session, draft, sample_limit)
+    if incident_id is not None:
+        return IncidentChange(incident_id, draft.fingerprint, "updated")
+    reopened = _reopen(session, draft, timedelta(seconds=reopen_window_s), now)
+    if reopened is not None:
+        return IncidentChange(reopened, draft.fingerprint, "reopened")
+    return None
+
+
 def open_or_update_incident(
     session: Session,
     draft: IncidentDraft,
@@ -151,12 +174,11 @@ def open_or_update_incident(
 ) -> IncidentChange:
     """Store a draft: absorb into the active incident, reopen a recent one, or open a new one."""
     now = now or utcnow()
-    incident_id = _absorb(session, draft, sample_limit)
-    if incident_id is not None:
-        return IncidentChange(incident_id, draft.fingerprint, "updated")
-    reopened = _reopen(session, draft, timedelta(seconds=reopen_window_s), now)
-    if reopened is not None:
-        return IncidentChange(reopened, draft.fingerprint, "reopened")
+    change = update_existing_incident(
+        session, draft, reopen_window_s=reopen_window_s, sample_limit=sample_limit, now=now
+    )
+    if change is not None:
+        return change
     savepoint = session.begin_nested()
     try:
         incident_id = _insert(session, draft, now)
@@ -165,10 +187,10 @@ def open_or_update_incident(
     except IntegrityError:
         # Another detector opened the same fingerprint between our read and insert: absorb instead.
         savepoint.rollback()
-        incident_id = _absorb(session, draft, sample_limit)
-        if incident_id is None:
+        absorbed = _absorb(session, draft, sample_limit)
+        if absorbed is None:
             raise StoreError(f"incident {draft.fingerprint} vanished during a race") from None
-        return IncidentChange(incident_id, draft.fingerprint, "updated")
+        return IncidentChange(absorbed, draft.fingerprint, "updated")
 
 
 def claim_for_resolution(session: Session, incident_id: int) -> bool:

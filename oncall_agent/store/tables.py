@@ -358,3 +358,20 @@ class ModelVersion(SQLModel, table=True):
     rows: int = 0
     data_end: datetime | None = _ts()
     created_at: datetime = _ts(default_now=True)
+
+
+class TemplateCount(SQLModel, table=True):
+    """Lines of one alerting template (fingerprint) of one source in one time bucket.
+
+    A source's baseline (see detection.baseline): cheap counts that tell steady chatter from
+    news. The fingerprint "*" counts every line the source's reader examined, for its span.
+    """
+
+    __tablename__ = "template_counts"
+    __table_args__ = (UniqueConstraint("source_key", "fingerprint", "bucket"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_key: str = Field(max_length=1000)
+    fingerprint: str = Field(max_length=64)
+    bucket: int = Field(index=True)  # seconds since the epoch // baseline.BUCKET_S
+    count: int = 0

@@ -46,6 +46,7 @@ REALISTIC = {
     "while connecting to upstream",
     "fatal": "2024-05-01 10:00:00 FATAL [main] Application could not start: missing config",
     "error": "2024-05-01 10:00:00 ERROR [billing] InvoiceService: unexpected null customer",
+    "error-words": "payments-worker[812]: unable to open /data/rates.csv: no such file",
 }
 
 # More ways the same problems show up.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from oncall_agent.detection.alert import AlertPattern
-from oncall_agent.detection.detector import ERROR_LEVELS, Detector
+from oncall_agent.detection.detector import ERROR_LEVELS, Detector, judge_level
 from oncall_agent.detection.engine import (
     ENGINE_ENV,
     MatchEngine,
@@ -58,13 +58,10 @@ def _old_detections(events: list[LogEvent], pattern_set: PatternSet) -> list[tup
     """What the line-by-line detector gave: PatternSet.match per event, then the level."""
     found, templater = [], Templater()
     for event in events:
-        pattern = pattern_set.match(event.message, event.service)
-        name, category = (pattern.name, pattern.category) if pattern else (None, "error")
-        level = (event.level or "").upper()
-        if pattern is None and level in ERROR_LEVELS:
-            name = f"level-{level.lower()}"
-        if name is None:
+        pattern = judge_level(pattern_set.match(event.message, event.service), event)
+        if pattern is None:
             continue
+        name, category = pattern.name, pattern.category
         template = templater.template(event)
         found.append((event.line_no, name, fingerprint(template, event.service, category)))
     return found

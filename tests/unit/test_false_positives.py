@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from oncall_agent.detection.defaults import WARNING_LEVEL_PATTERN
 from oncall_agent.detection.detector import Detector
-from oncall_agent.detection.patterns import default_pattern_set
+from oncall_agent.detection.patterns import DEFAULT_PATTERNS, compile_patterns, default_pattern_set
 from oncall_agent.models import Detection
 from oncall_agent.scan import ScanOptions, scan_files
 from oncall_agent.sources.files import FileSource
@@ -38,13 +39,19 @@ ALARMING = {
 }
 
 
-def _detect(tmp_path: Path, lines: list[str]) -> list[Detection]:
-    """Write LINES to a log file; the real file source and detector's detections."""
+def _detect(tmp_path: Path, lines: list[str], warnings: bool = False) -> list[Detection]:
+    """Write LINES to a log file; the real file source and detector's detections (WARNINGS:
+    the source opted into WARN lines, which otherwise never alert on a level word alone)."""
     log = tmp_path / "app.log"
     log.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     events = FileSource([str(log)], flush_after_s=0).read({}).events
     assert len(events) == len(lines)
-    return Detector(default_pattern_set()).detect_many(events)
+    patterns = (
+        compile_patterns([*DEFAULT_PATTERNS, WARNING_LEVEL_PATTERN])
+        if warnings
+        else default_pattern_set()
+    )
+    return Detector(patterns).detect_many(events)
 
 
 @pytest.mark.parametrize("name", sorted(BENIGN))
@@ -55,8 +62,10 @@ def test_benign_line_raises_no_alert(tmp_path: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(ALARMING))
 def test_alarming_twin_still_alerts(tmp_path: Path, name: str) -> None:
-    """The same words in a real problem still raise an alert: suppressions are narrow."""
-    assert len(_detect(tmp_path, [ALARMING[name]])) == 1
+    """The same words in a real problem still raise an alert: suppressions are narrow (a WARN
+    line's, where the source flags WARN lines)."""
+    line = ALARMING[name]
+    assert len(_detect(tmp_path, [line], warnings=" WARNING " in line)) == 1
 
 
 def test_scan_of_benign_lines_opens_no_incident(tmp_path: Path) -> None:
