@@ -13,6 +13,7 @@ from blocks.event_sources import load_source_block
 from flows.common import load_channels
 from flows.resolution import resolve_incident
 from tasks.detection import incident_episode, incidents_to_resolve, scan_event_source
+from tasks.recovery import sweep
 from tasks.resolution import deliver, summarize
 
 
@@ -65,12 +66,17 @@ async def detect_incidents(
     resolution_deployment: str | None = None,
 ) -> list[dict[str, object]]:
     """Scan every source block, store incidents, and fan out one resolution per new incident."""
+    problems: list[str] = []
     for spec in sources if sources is not None else ["default"]:
         block = await load_source_block(spec)
         rules = block.detection_rules() if hasattr(block, "detection_rules") else None
-        await scan_event_source(block.build(), source_key=f"source:{spec}", rules=rules)
+        report = await scan_event_source(block.build(), source_key=f"source:{spec}", rules=rules)
+        problems += report.problems
     if not resolve:
+        await _publish([], problems)
         return []
+    channels = await load_channels(notifications_block)
+    swept = await sweep(channels.outbox)  # resolutions whose run died or failed: retry/escalate
     pending = await incidents_to_resolve()
     options = {
         "policy_block": policy_block,
@@ -85,15 +91,31 @@ async def detect_incidents(
         summaries = await _resolve_bounded(
             pending, max_concurrent_resolutions, {**options, "deliver_now": False}
         )
-    channels = await load_channels(notifications_block)
     await deliver(channels.notifiers, channels.secrets)  # retries what earlier runs could not send
-    if summaries:
-        await acreate_table_artifact(
-            key="detection-summary",
-            table=[_row(s) for s in summaries],
-            description="Incidents resolved or escalated by this detection run",
-        )
+    await _publish(summaries, problems + swept.lines() + _config_reasons(summaries))
     return summaries
+
+
+def _config_reasons(summaries: list[dict[str, object]]) -> list[str]:
+    """The configuration problems resolutions escalated for (a missing command, a bad block)."""
+    found: list[str] = []
+    for summary in summaries:
+        reasons = summary.get("reasons")
+        if isinstance(reasons, list):
+            found += [str(r) for r in reasons if str(r).startswith("configuration problem")]
+    return found
+
+
+async def _publish(summaries: list[dict[str, object]], problems: list[str]) -> None:
+    """The detection-summary artifact: problems first (loud), then one row per incident."""
+    if not summaries and not problems:
+        return
+    text = "Incidents resolved or escalated by this detection run"
+    if problems:
+        text = "**Problems:**\n" + "\n".join(f"- {p}" for p in problems) + "\n\n" + text
+    await acreate_table_artifact(
+        key="detection-summary", table=[_row(s) for s in summaries], description=text
+    )
 
 
 def _row(summary: dict[str, object]) -> dict[str, object]:

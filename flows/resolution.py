@@ -6,19 +6,24 @@ import asyncio
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+from pydantic import ValidationError
 
 from flows.approval import ask_for_approval
-from flows.common import Context, flow_run_url, load_context
+from flows.common import Context, flow_run_url, load_channels, load_context
 from oncall_agent.approvals import Verdict
+from oncall_agent.errors import OncallError
 from oncall_agent.resolution.acting import ActionOutcome
 from oncall_agent.resolution.analysis import Analysis
+from oncall_agent.resolution.lease import LeaseKeeper
+from oncall_agent.resolution.recovery import process_owner
 from oncall_agent.resolution.steps import resolve_unattended
 from oncall_agent.store.engine import get_engine
+from tasks.recovery import escalate_misconfigured
 from tasks.resolution import act, conclude, deliver
 
 
 async def _run(
-    ctx: Context, analysis: Analysis, dry: bool, verdict: Verdict | None
+    ctx: Context, analysis: Analysis, dry: bool, verdict: Verdict | None, owner: str
 ) -> ActionOutcome:
     """Run the action (as the approver, with the approved parameters, when there was one)."""
     if verdict is not None:
@@ -31,11 +36,12 @@ async def _run(
         ctx.clients,
         triggered_by=verdict.approver if verdict else "agent",
         approved_hash=verdict.params_hash if verdict else None,
+        lease_owner=owner,
     )
 
 
 async def _approve_then_act(
-    ctx: Context, analysis: Analysis, requested_by: str, dry_run: bool
+    ctx: Context, analysis: Analysis, requested_by: str, dry_run: bool, owner: str
 ) -> tuple[ActionOutcome | None, list[str]]:
     """Ask a person (pause); run the action as approved, or not at all; say why."""
     verdict = await ask_for_approval(
@@ -49,7 +55,7 @@ async def _approve_then_act(
     if not verdict.approved:
         return None, verdict.reasons
     dry = dry_run or ctx.policy.dry_run_only
-    return await _run(ctx, analysis, dry, verdict), verdict.reasons
+    return await _run(ctx, analysis, dry, verdict, owner), verdict.reasons
 
 
 def _one_line(summary: dict[str, object]) -> str:
@@ -72,7 +78,44 @@ async def resolve_incident(
     deliver_now: bool = True,
 ) -> dict[str, object]:
     """Assess one incident and act or escalate; when the policy asks, wait for a person first."""
-    ctx = await load_context(policy_block, targets_block, notifications_block)
+    try:
+        ctx = await load_context(policy_block, targets_block, notifications_block)
+    except (ValidationError, ValueError, OncallError) as exc:  # a block that does not validate
+        where = f"blocks:{policy_block}/{targets_block}"
+        return await _escalate_misconfigured(incident_id, where, str(exc), notifications_block)
+    run_id = str(flow_run.get_id()) if flow_run.get_id() else None
+    owner = process_owner(run_id)
+    # The lease is renewed for as long as this run works on the incident (approval included);
+    # if this process dies, it expires and the next detection run's sweep takes over.
+    with LeaseKeeper(get_engine(), incident_id, owner):
+        summary = await _resolve(ctx, incident_id, dry_run, requested_by, owner, run_id)
+    if deliver_now:  # a detection run delivers once after its whole fan-out instead
+        await deliver(ctx.channels.notifiers, ctx.channels.secrets)
+    return summary
+
+
+async def _escalate_misconfigured(
+    incident_id: int, where: str, problem: str, notifications_block: str | None
+) -> dict[str, object]:
+    """Escalate at once, through the console if the channels cannot load either; the summary."""
+    try:
+        channels = await load_channels(notifications_block)
+    except (ValidationError, ValueError, OncallError):
+        channels = await load_channels(None)
+    summary = await escalate_misconfigured(incident_id, where, problem, channels.outbox)
+    await deliver(channels.notifiers, channels.secrets)
+    return summary
+
+
+async def _resolve(
+    ctx: Context,
+    incident_id: int,
+    dry_run: bool,
+    requested_by: str,
+    owner: str,
+    run_id: str | None,
+) -> dict[str, object]:
+    """Resolve unattended, or ask a person and then act as they answered; the run's summary."""
     # The unattended path is one direct call into the core, not a task: measured, a task per
     # incident adds ~40% on top of a bare subflow (bench/resolve.py); the run's log line below
     # and the store's audit trail record every step instead.
@@ -88,6 +131,8 @@ async def resolve_incident(
         secrets=ctx.targets.secret_values(),
         dry_run=dry_run,
         notifier=ctx.channels.outbox,
+        lease_owner=owner,
+        flow_run_id=run_id,
         ui_url=flow_run_url(),
     )
     if progress.summary is not None:
@@ -95,12 +140,10 @@ async def resolve_incident(
     summary = progress.summary
     if summary is None and progress.assessment is not None:  # the policy asked a person
         outcome, more = await _approve_then_act(
-            ctx, progress.assessment.analysis, requested_by, dry_run
+            ctx, progress.assessment.analysis, requested_by, dry_run, owner
         )
         summary = await conclude(
             progress.assessment, outcome, more, ctx.channels.outbox, flow_run_url()
         )
-    if deliver_now:  # a detection run delivers once after its whole fan-out instead
-        await deliver(ctx.channels.notifiers, ctx.channels.secrets)
     assert summary is not None
     return summary

@@ -5,6 +5,7 @@ OncallError
  │    ├── PatternError      an alert pattern that does not compile
  │    └── KnowledgeImportError  a knowledge file that does not validate
  ├── StoreError             the SQL store failed or is not migrated
+ │    └── LeaseLost         a resolution's lease expired or was taken over: it must stop
  ├── SourceError            a log or work source could not be read
  │    └── SourceUnavailable the system behind it is down or timing out: retry with back-off
  ├── ActionError            an action could not run
@@ -38,6 +39,10 @@ class KnowledgeImportError(ConfigError):
 
 class StoreError(OncallError):
     """The SQL store failed or its schema is out of date."""
+
+
+class LeaseLost(StoreError):
+    """This run no longer holds the incident's resolution lease: nothing more may run."""
 
 
 class SourceError(OncallError):

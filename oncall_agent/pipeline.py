@@ -16,6 +16,7 @@ from oncall_agent.store.cursors import load_cursor, save_cursor
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import IncidentChange, open_or_update_incident
 from oncall_agent.store.patterns import load_pattern_set
+from oncall_agent.store.problems import clear_problem, note_problem
 
 
 @dataclass
@@ -27,6 +28,9 @@ class ScanReport:
     detections: int = 0
     changes: list[IncidentChange] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    # Configuration problems of the source (a glob matching no file): said loudly, and kept for
+    # `oncall status` until they are fixed.
+    problems: list[str] = field(default_factory=list)
 
     def add_stats(self, stats: dict[str, Any]) -> None:
         """Sum a batch's reader statistics into the report."""
@@ -51,8 +55,12 @@ def scan_source(
     """Read everything new in SOURCE; each batch's incidents and cursor commit together."""
     settings = get_settings()
     detector = detector or load_detector(engine)
-    report = ScanReport(source_key=source_key)
+    report = ScanReport(source_key=source_key, problems=_source_problems(source))
     with session_scope(engine) as session:
+        if report.problems:
+            note_problem(session, f"source:{source_key}", "; ".join(report.problems))
+        else:
+            clear_problem(session, f"source:{source_key}")
         cursor = load_cursor(session, source_key)
     while True:
         # The detector's engine picks, chunk by chunk, the lines that may alert: only those
@@ -82,6 +90,12 @@ def scan_source(
         if progress:
             progress(report)
     return report
+
+
+def _source_problems(source: EventSource) -> list[str]:
+    """What is wrong with SOURCE's configuration, for sources that can tell (files can)."""
+    check = getattr(source, "configuration_problems", None)
+    return list(check()) if callable(check) else []
 
 
 def _stats_dict(stats: Any) -> dict[str, Any]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from oncall_agent.detection.source_rules import DetectionRules, RuledDetector
 from oncall_agent.pipeline import ScanReport, scan_source
 from oncall_agent.sources.base import EventSource
 from oncall_agent.store.engine import get_engine, session_scope
-from oncall_agent.store.incidents import get_incident, pending_resolution
+from oncall_agent.store.incidents import pending_resolution
+from oncall_agent.store.leases import claim_name
 from oncall_agent.store.patterns import load_pattern_set
 
 
@@ -31,7 +32,10 @@ async def scan_event_source(
     def _scan() -> ScanReport:
         return scan_source(get_engine(), source, source_key, detector=_detector(rules))
 
-    return await asyncio.to_thread(_scan)
+    report = await asyncio.to_thread(_scan)
+    for problem in report.problems:
+        get_run_logger().warning("%s: %s", source_key, problem)
+    return report
 
 
 @task(name="incidents-to-resolve", cache_policy=NO_CACHE)
@@ -46,11 +50,11 @@ async def incidents_to_resolve() -> list[int]:
 
 
 @task(name="incident-episode", cache_policy=NO_CACHE)
-async def incident_episode(incident_id: int) -> int:
-    """How many times the incident has recurred (names one episode of it)."""
+async def incident_episode(incident_id: int) -> str:
+    """Names the incident's next resolution: its episode and the claims it has had (retries)."""
 
-    def _episode() -> int:
+    def _episode() -> str:
         with session_scope(get_engine()) as session:
-            return get_incident(session, incident_id).recurrences
+            return claim_name(session, incident_id)
 
     return await asyncio.to_thread(_episode)

@@ -18,16 +18,27 @@ from oncall_agent.simulate import simulate_incident
 from oncall_agent.store.actions import runs_for_incident
 from oncall_agent.store.audit import audit_trail
 from oncall_agent.store.incidents import count_by_status, get_incident, list_incidents
+from oncall_agent.store.leases import count_by_phase
+from oncall_agent.store.problems import recent_problems
 
 
 def status() -> None:
     """How many incidents are in each status, and where the store is."""
     with store_session() as session:
         counts = count_by_status(session)
+        leases = count_by_phase(session)
+        problems = recent_problems(session)
     console.print(f"store: {get_settings().resolved_database_url().split('@')[-1]}")
     console.print(f"detection engine: {active_engine_name()}")
     for name in IncidentStatus:
         console.print(f"  {name.value:<18} {counts.get(name.value, 0)}")
+    if leases:  # 'expired' and 'failed' are taken over by the next detection run's sweep
+        console.print("resolutions: " + ", ".join(f"{k} {v}" for k, v in sorted(leases.items())))
+    for row in problems:
+        console.print(
+            f"[bold red]problem[/bold red] {row.key} (seen {row.count}x, last "
+            f"{row.last_seen:%Y-%m-%d %H:%M:%S}Z): {row.problem}"
+        )
 
 
 @friendly_errors

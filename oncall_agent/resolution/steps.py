@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
+from oncall_agent.errors import ActionRejected, ConfigError, LeaseLost
 from oncall_agent.executors.config import ExecutorConfig
 from oncall_agent.executors.registry import build_executor
 from oncall_agent.models import Decision
@@ -20,14 +21,18 @@ from oncall_agent.policy import PolicyConfig, PolicyDecision
 from oncall_agent.resolution.acting import ActionOutcome, execute_action
 from oncall_agent.resolution.analysis import Analysis, analyze_incident
 from oncall_agent.resolution.decision import decide_incident
+from oncall_agent.resolution.lease import move_held_lease
 from oncall_agent.resolution.recording import (
     escalate_incident,
     escalation_reasons,
     incident_summary,
     record_action_outcome,
 )
+from oncall_agent.settings import get_settings
+from oncall_agent.store.audit import audit
 from oncall_agent.store.engine import session_scope
-from oncall_agent.store.incidents import claim_for_resolution
+from oncall_agent.store.leases import LeasePhase, claim_lease
+from oncall_agent.store.problems import note_problem
 
 
 class Assessment(BaseModel):
@@ -50,10 +55,13 @@ def assess_incident(
     service_vars: dict[str, dict[str, str]],
     policy: PolicyConfig,
     allowed: set[str],
+    owner: str,
+    flow_run_id: str | None = None,
 ) -> Assessment | None:
-    """Claim the incident, analyze it and decide; None if another run owns this episode."""
+    """Claim the incident with a lease, analyze it and decide; None if another run owns it."""
+    ttl = get_settings().resolution_lease_s
     with session_scope(engine) as session:
-        if not claim_for_resolution(session, incident_id):
+        if claim_lease(session, incident_id, owner, ttl, flow_run_id) is None:
             return None
     analysis = analyze_incident(engine, incident_id, service_vars)
     return Assessment(
@@ -90,22 +98,49 @@ def resolve_unattended(
     secrets: tuple[str, ...],
     dry_run: bool,
     notifier: Notifier,
+    lease_owner: str,
+    flow_run_id: str | None = None,
     ui_url: str | None = None,
 ) -> Progress:
     """Everything that needs no person, in one call: assess, act (or dry-run) and conclude.
 
-    Stops before acting when the policy asks for approval, returning the assessment.
+    Stops before acting when the policy asks for approval, returning the assessment. The
+    caller holds LEASE_OWNER's lease alive (LeaseKeeper) for as long as the resolution runs.
     """
-    assessment = assess_incident(engine, incident_id, service_vars, policy, allowed)
+    assessment = assess_incident(
+        engine, incident_id, service_vars, policy, allowed, lease_owner, flow_run_id
+    )
     if assessment is None:  # another run owns this episode
         return Progress(summary=incident_summary(engine, incident_id))
     decision, analysis = assessment.decision.decision, assessment.analysis
     if decision is Decision.ASK_APPROVAL:
+        move_held_lease(engine, incident_id, lease_owner, LeasePhase.AWAITING_APPROVAL)
         return Progress(assessment=assessment)
-    outcome = None
+    outcome, problems = None, []
     shadow = decision is Decision.SHADOW
     if analysis.action is not None and (decision is Decision.EXECUTE or shadow):
-        executor = build_executor(analysis.action.name, executors, secrets=secrets, clients=clients)
         dry = dry_run or policy.dry_run_only or shadow  # shadow records what would have run
-        outcome = execute_action(engine, analysis, executor, dry_run=dry, secrets=secrets)
-    return Progress(summary=conclude_incident(engine, assessment, outcome, [], notifier, ui_url))
+        try:
+            executor = build_executor(
+                analysis.action.name, executors, secrets=secrets, clients=clients
+            )
+            outcome = execute_action(
+                engine, analysis, executor, dry_run=dry, secrets=secrets, lease_owner=lease_owner
+            )
+        except LeaseLost:
+            return Progress(summary=incident_summary(engine, incident_id))  # the sweep has it
+        except (ActionRejected, ConfigError) as exc:  # refused before running: nothing ran
+            where = f"action:{analysis.action.name}"
+            problems = [configuration_problem(engine, where, str(exc), incident_id)]
+    summary = conclude_incident(engine, assessment, outcome, problems, notifier, ui_url)
+    return Progress(summary=summary)
+
+
+def configuration_problem(
+    engine: Engine, where: str, problem: str, incident_id: int | None = None
+) -> str:
+    """Record a configuration problem (for `oncall status`); the reason an escalation gives."""
+    with session_scope(engine) as session:
+        note_problem(session, where, problem)
+        audit(session, "config_problem", incident_id=incident_id, where=where, problem=problem)
+    return f"configuration problem ({where}), nothing ran: {problem}"
