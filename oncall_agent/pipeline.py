@@ -58,9 +58,9 @@ def scan_source(
     report = ScanReport(source_key=source_key, problems=_source_problems(source))
     with session_scope(engine) as session:
         if report.problems:
-            note_problem(session, f"source:{source_key}", "; ".join(report.problems))
+            note_problem(session, source_key, "; ".join(report.problems))
         else:
-            clear_problem(session, f"source:{source_key}")
+            clear_problem(session, source_key)
         cursor = load_cursor(session, source_key)
     while True:
         # The detector's engine picks, chunk by chunk, the lines that may alert: only those
