@@ -41,10 +41,11 @@ from oncall_agent.store.tables import ActionRun, Incident, NotificationRow, Reso
 
 CHANNEL = "webhook/chaos"
 LINE = "2026-12-02T05:00:00Z ERROR chaos: marker missing, the service cannot start\n"
-# The action: append one line to <markers>/<incident id> (one line = one side effect), then
-# keep running for HOLD_S seconds so the test can kill the agent in the middle of it.
+# The action: create a new file <markers>/<incident id>.<random> (one file = one side effect),
+# then keep running for HOLD_S seconds so the test can kill the agent in the middle of it. With
+# no hold, `mktemp` does the same without a Python start-up.
 SCRIPT = (
-    "import pathlib, sys, time; pathlib.Path(*sys.argv[1:3]).open('a').write('ran\\n'); "
+    "import sys, tempfile, time; tempfile.mkstemp(prefix=sys.argv[2][:-8], dir=sys.argv[1]); "
     "time.sleep(float(sys.argv[3]))"
 )
 # Guardrails a chaos run would trip on purpose (unknown outcomes count as failures on a target).
@@ -76,23 +77,15 @@ def services(count: int) -> list[str]:
 
 def executors(setup: Setup, count: int) -> ExecutorConfig:
     """One `touch` template per service: distinct targets, so no target lock is shared."""
-    templates = {
-        f"touch-{name}": CommandTemplate.model_validate(
-            {
-                "argv": [
-                    sys.executable,
-                    "-c",
-                    SCRIPT,
-                    str(setup.markers),
-                    "{id}",
-                    str(setup.hold_s),
-                ],
-                "params": {"id": {"pattern": r"\d+"}},
-            }
-        )
-        for name in services(count)
-    }
-    return ExecutorConfig(command_templates=templates)
+    argv = [sys.executable, "-c", SCRIPT, str(setup.markers), "{id}", str(setup.hold_s)]
+    if not setup.hold_s:
+        argv = ["mktemp", "-p", str(setup.markers), "{id}"]
+    template = {"argv": argv, "params": {"id": {"pattern": r"\d+\.X{8}"}}}
+    return ExecutorConfig(
+        command_templates={
+            f"touch-{name}": CommandTemplate.model_validate(template) for name in services(count)
+        }
+    )
 
 
 def seed(engine: Engine) -> None:
@@ -107,7 +100,7 @@ def seed(engine: Engine) -> None:
                 "name": "run_command",
                 "params": {
                     "template": "touch-{{incident.service}}",
-                    "params": {"id": "{{incident.id}}"},
+                    "params": {"id": "{{incident.id}}.XXXXXXXX"},  # mktemp's template
                 },
             },
             "risk": "low",
@@ -173,7 +166,10 @@ class Tally:
 
 def tally(engine: Engine, markers: Path) -> Tally:
     """Count side effects per incident, stranded incidents, and who was notified."""
-    effects = {int(p.name): len(p.read_text().splitlines()) for p in markers.iterdir()}
+    effects: dict[int, int] = {}
+    for path in markers.iterdir():
+        incident_id = int(path.name.split(".")[0])
+        effects[incident_id] = effects.get(incident_id, 0) + 1
     with session_scope(engine) as session:
         incidents = session.exec(select(Incident)).all()
         runs = session.exec(select(ActionRun)).all()
