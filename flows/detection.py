@@ -12,7 +12,7 @@ from prefect.deployments.flow_runs import arun_deployment
 from blocks.event_sources import load_source_block
 from flows.common import load_channels
 from flows.resolution import resolve_incident
-from tasks.detection import incident_episode, incidents_to_resolve, scan_event_source
+from tasks.detection import incident_episode, incidents_to_resolve, scan_event_source, unclaimed
 from tasks.recovery import sweep
 from tasks.resolution import deliver, summarize
 
@@ -23,8 +23,13 @@ async def _resolve_bounded(
     """One resolution subflow per incident (with OPTIONS as its parameters), LIMIT at a time."""
     gate = asyncio.Semaphore(max(1, limit))
 
-    async def one(incident_id: int) -> dict[str, object]:
+    async def one(incident_id: int) -> dict[str, object] | None:
         async with gate:
+            # Detection runs racing on the same incidents: one that another run claimed while
+            # this one waited at the gate costs a lookup, not a subflow (measured: 150 of 250
+            # subflows lost the claim in the two-worker chaos test).
+            if not await unclaimed(incident_id):
+                return None
             state = await resolve_incident(incident_id, **options, return_state=True)
         if state.is_completed():
             return await state.aresult()  # type: ignore[no-any-return]
@@ -32,7 +37,8 @@ async def _resolve_bounded(
         # leaves the incident as it was. Either way the store says what happened.
         return await summarize(incident_id)
 
-    return list(await asyncio.gather(*(one(i) for i in incident_ids)))
+    done = await asyncio.gather(*(one(i) for i in incident_ids))
+    return [summary for summary in done if summary is not None]
 
 
 async def _dispatch_deployment_runs(

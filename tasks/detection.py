@@ -11,7 +11,7 @@ from oncall_agent.detection.source_rules import DetectionRules, RuledDetector
 from oncall_agent.pipeline import ScanReport, scan_source
 from oncall_agent.sources.base import EventSource
 from oncall_agent.store.engine import get_engine, session_scope
-from oncall_agent.store.incidents import pending_resolution
+from oncall_agent.store.incidents import pending_resolution, still_pending
 from oncall_agent.store.leases import claim_name
 from oncall_agent.store.patterns import load_pattern_set
 
@@ -47,6 +47,16 @@ async def incidents_to_resolve() -> list[int]:
             return pending_resolution(session)
 
     return await asyncio.to_thread(_pending)
+
+
+async def unclaimed(incident_id: int) -> bool:
+    """Whether nobody claimed the incident yet (a plain call: cheaper than a task or a subflow)."""
+
+    def _look() -> bool:
+        with session_scope(get_engine()) as session:
+            return still_pending(session, incident_id)
+
+    return await asyncio.to_thread(_look)
 
 
 @task(name="incident-episode", cache_policy=NO_CACHE)

@@ -1,14 +1,17 @@
 """Two Prefect process workers on one Prefect server backed by PostgreSQL resolve 100 incidents.
 
 Four detection deployment runs (one log file of 25 new incidents each) race on the same pending
-incidents from two workers; every resolution is a subflow that runs a real command appending a
-line to a marker file. Pass criteria: zero double actions, zero stranded incidents, bounded time.
+incidents from two workers; every resolution is a subflow that runs a real command creating a
+marker file. Then one more incident's action hangs and its run's process is SIGKILLed: the next
+detection run's sweep makes it unknown and escalates it. Pass criteria: zero double actions,
+zero stranded incidents, the killed one notified, bounded time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,8 +24,18 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from oncall_agent.executors.config import CommandTemplate, ExecutorConfig
 from oncall_agent.store.engine import make_engine
-from tests.chaos.agent import POLICY, Setup, executors, fresh_store, seed, services, tally
+from tests.chaos.agent import (
+    POLICY,
+    SCRIPT,
+    Setup,
+    executors,
+    fresh_store,
+    seed,
+    services,
+    tally,
+)
 from tests.conftest import PG_ADMIN_URL
 from tests.integration.notify_receivers import free_port
 
@@ -37,6 +50,7 @@ pytestmark = [
 REPO = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).parent / "prefect")
 INCIDENTS, FILES, WORKERS = 100, 4, 2
+KILLED, LEASE_S = "k0", 5  # the service whose action hangs and whose run is killed
 # The ISO-syslog shape: the service (s0..s99) comes from the line, one incident per service.
 LINE = "2026-12-02T05:00:00Z web01 {service}: ERROR marker missing, the service cannot start\n"
 
@@ -96,8 +110,17 @@ def _wait_healthy(api: str, server: subprocess.Popen[bytes], timeout_s: float) -
     raise AssertionError(f"Prefect server not healthy after {timeout_s}s")
 
 
-async def _deploy_and_run(setup: Setup, sources: list[str]) -> list[str]:
-    """Blocks, work pool, the detection deployment, and one run per source; the run ids."""
+def _targets(setup: Setup) -> ExecutorConfig:
+    """A `touch` template per service; the one of KILLED holds on for a minute, to be killed."""
+    config = executors(setup, INCIDENTS)
+    slow = [sys.executable, "-c", SCRIPT, str(setup.markers), "{id}", "60"]
+    template = {"argv": slow, "params": {"id": {"pattern": r"\d+\.X{8}"}}}
+    config.command_templates[f"touch-{KILLED}"] = CommandTemplate.model_validate(template)
+    return config
+
+
+async def _deploy(setup: Setup, sources: list[str]) -> str:
+    """Blocks, work pool and the detection deployment; its id."""
     from prefect import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
 
@@ -107,7 +130,7 @@ async def _deploy_and_run(setup: Setup, sources: list[str]) -> list[str]:
     from flows.detection import detect_incidents
 
     await ResolutionPolicy(policy=POLICY).asave("chaos", overwrite=True)
-    await ActionTargets(executors=executors(setup, INCIDENTS)).asave("chaos", overwrite=True)
+    await ActionTargets(executors=_targets(setup)).asave("chaos", overwrite=True)
     for name in sources:
         await LogFileSource(paths=[str(setup.logs / f"{name}.log")]).asave(name, overwrite=True)
     async with get_client() as client:
@@ -118,11 +141,18 @@ async def _deploy_and_run(setup: Setup, sources: list[str]) -> list[str]:
     deployment_id = await flow.deploy(
         name="chaos-detect", work_pool_name="chaos", build=False, push=False, print_next_steps=False
     )
+    return str(deployment_id)
+
+
+async def _start_runs(deployment_id: str, sources: list[str]) -> list[str]:
+    """One detection run per source; their ids."""
+    from prefect import get_client
+
     runs = []
     async with get_client() as client:
         for name in sources:
             run = await client.create_flow_run_from_deployment(
-                deployment_id,
+                uuid.UUID(deployment_id),
                 parameters={
                     "sources": [name],
                     "policy_block": "chaos",
@@ -132,6 +162,33 @@ async def _deploy_and_run(setup: Setup, sources: list[str]) -> list[str]:
             )
             runs.append(str(run.id))
     return runs
+
+
+async def _process_of(run_id: str) -> int:
+    """The pid of the process a worker started for the run."""
+    from prefect import get_client
+
+    async with get_client() as client:
+        run = await client.read_flow_run(uuid.UUID(run_id))
+    assert run.infrastructure_pid, "the worker has not said which process runs it"
+    return int(run.infrastructure_pid.rsplit(":", 1)[-1])
+
+
+def _kill_mid_action(api: str, deployment_id: str, setup: Setup) -> tuple[str, str]:
+    """A new incident whose action hangs: SIGKILL its detection run's process mid-action, then
+    run detection again; the final states of the killed run and of the one after it."""
+    (setup.logs / "chaos-kill.log").write_text(LINE.format(service=KILLED))
+    with _talking_to(api):
+        [killed] = asyncio.run(_start_runs(deployment_id, ["chaos-kill"]))
+        deadline = time.monotonic() + 300
+        while len(list(setup.markers.iterdir())) <= INCIDENTS:
+            assert time.monotonic() < deadline, "the hanging action never started"
+            time.sleep(0.2)
+        os.kill(asyncio.run(_process_of(killed)), signal.SIGKILL)
+        killed_state = asyncio.run(_wait_runs([killed], 300))[killed]
+        time.sleep(LEASE_S + 1)  # the killed run's lease expires
+        [after] = asyncio.run(_start_runs(deployment_id, ["chaos-kill"]))
+        return killed_state, asyncio.run(_wait_runs([after], 300))[after]
 
 
 async def _resolution_runs() -> int:
@@ -185,6 +242,7 @@ def test_two_workers_resolve_100_incidents_once_each(
         "PREFECT_WORKER_QUERY_SECONDS": "1",
         "DATABASE_URL": store_url,
         "ONCALL_DATA_DIR": str(tmp_path / "data"),
+        "ONCALL_RESOLUTION_LEASE_S": str(LEASE_S),
         "PYTHONPATH": str(REPO),
     }
     server_env = {**env, "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db}
@@ -199,7 +257,8 @@ def test_two_workers_resolve_100_incidents_once_each(
     try:
         boot = _wait_healthy(api, procs[0], 240)
         with _talking_to(api):
-            run_ids = asyncio.run(_deploy_and_run(setup, sources))
+            deployment_id = asyncio.run(_deploy(setup, [*sources, "chaos-kill"]))
+            run_ids = asyncio.run(_start_runs(deployment_id, sources))
         for i in range(WORKERS):
             procs.append(
                 _spawn(
@@ -213,6 +272,7 @@ def test_two_workers_resolve_100_incidents_once_each(
             states = asyncio.run(_wait_runs(run_ids, 800))
             subflows = asyncio.run(_resolution_runs())
         resolve_s = time.monotonic() - runs_began
+        killed_state, after_state = _kill_mid_action(api, deployment_id, setup)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -226,10 +286,14 @@ def test_two_workers_resolve_100_incidents_once_each(
         f"resolution subflows {subflows} (claims raced: {subflows - INCIDENTS}), "
         f"actions {sum(result.side_effects.values())}, double actions "
         f"{sum(n > 1 for n in result.side_effects.values())}, stranded {len(result.stranded)}, "
-        f"server boot {boot:.1f}s, runs {resolve_s:.1f}s, total {time.monotonic() - began:.1f}s"
+        f"server boot {boot:.1f}s, runs {resolve_s:.1f}s, total {time.monotonic() - began:.1f}s; "
+        f"killed mid-action: run {killed_state}, next run {after_state}, unknown "
+        f"{result.unknown_runs}, notified {len(result.notified)}"
     )
     assert set(states.values()) == {"COMPLETED"}, states
-    assert result.incidents == INCIDENTS
-    assert len(result.side_effects) == INCIDENTS
+    assert (killed_state, after_state) == ("CRASHED", "COMPLETED")
+    assert result.incidents == INCIDENTS + 1
+    assert len(result.side_effects) == INCIDENTS + 1
     assert set(result.side_effects.values()) == {1}  # zero double actions
     assert result.stranded == []
+    assert result.unknown_runs == 1 and result.notified == {INCIDENTS + 1}  # the killed one
