@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 from prefect import flow
@@ -26,8 +27,7 @@ async def _resolve_bounded(
     async def one(incident_id: int) -> dict[str, object] | None:
         async with gate:
             # Detection runs racing on the same incidents: one that another run claimed while
-            # this one waited at the gate costs a lookup, not a subflow (measured: 150 of 250
-            # subflows lost the claim in the two-worker chaos test).
+            # this one waited at the gate costs a lookup, not a subflow (tests/chaos counts them).
             if not await unclaimed(incident_id):
                 return None
             state = await resolve_incident(incident_id, **options, return_state=True)
@@ -37,7 +37,11 @@ async def _resolve_bounded(
         # leaves the incident as it was. Either way the store says what happened.
         return await summarize(incident_id)
 
-    done = await asyncio.gather(*(one(i) for i in incident_ids))
+    # Start at a random place: runs racing over the same list then meet rarely, where in the
+    # same order they would reach every incident together (both pass the look, one loses).
+    start = secrets.randbelow(len(incident_ids)) if incident_ids else 0
+    ordered = incident_ids[start:] + incident_ids[:start]
+    done = await asyncio.gather(*(one(i) for i in ordered))
     return [summary for summary in done if summary is not None]
 
 

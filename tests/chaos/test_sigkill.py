@@ -12,13 +12,15 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
 
-from oncall_agent.store.engine import make_engine
-from oncall_agent.store.tables import utcnow
+from oncall_agent.store.engine import make_engine, session_scope
+from oncall_agent.store.tables import AuditEvent, utcnow
 from tests.chaos.agent import LINE, Setup, deliver, detection_run, fresh_store, seed, tally
 from tests.integration.notify_receivers import Receiver, free_port
 
@@ -45,9 +47,13 @@ def _wait_for(predicate, timeout_s: float, what: str) -> float:  # type: ignore[
     return time.monotonic() - start
 
 
-def _crash_episodes(setup: Setup) -> list[float]:
-    """Add one new incident per episode and SIGKILL the agent once its action has started."""
+def _crash_episodes(setup: Setup) -> tuple[list[float], list[datetime]]:
+    """Add one new incident per episode and SIGKILL the agent once its action has started.
+
+    Returns the seconds from start to action, and the moment of each kill (incident n+1's).
+    """
     started: list[float] = []
+    kills: list[datetime] = []
     for n in range(EPISODES):
         (setup.logs / f"s{n}.log").write_text(LINE)
         agent = FORK.Process(target=detection_run, args=(setup, EPISODES))
@@ -56,10 +62,19 @@ def _crash_episodes(setup: Setup) -> list[float]:
             _wait_for(lambda n=n: len(list(setup.markers.iterdir())) > n, 60, f"action {n}")
         )
         os.kill(agent.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        kills.append(utcnow())
         agent.join()
         assert agent.exitcode == -signal.SIGKILL
         time.sleep(setup.lease_s + 0.2)  # the next run finds the lease expired
-    return started
+    return started, kills
+
+
+def _hang_times(engine: Engine, kills: list[datetime]) -> list[float]:
+    """Seconds from each kill to its incident's escalation (incident ids are 1, 2, ...)."""
+    with session_scope(engine) as session:
+        rows = session.exec(select(AuditEvent).where(AuditEvent.kind == "escalated")).all()
+    escalated = {row.incident_id: row.at for row in rows}
+    return [(escalated[n + 1] - kill).total_seconds() for n, kill in enumerate(kills)]
 
 
 def _run_to_end(setup: Setup) -> float:
@@ -83,19 +98,23 @@ def test_sigkill_mid_action_twenty_times_with_the_channel_down(
     setup.markers.mkdir()
     engine = make_engine(store_url)
     seed(engine)
-    to_action = _crash_episodes(setup)
+    to_action, kills = _crash_episodes(setup)
     last_run = _run_to_end(setup)
     receiver = Receiver().start()  # the channel comes back: everything stored is delivered
     deliver(engine, receiver.url(), now=utcnow() + timedelta(days=1))
     result = tally(engine, setup.markers)
+    hang = _hang_times(engine, kills)
     print(
         f"\n[chaos sigkill {engine.dialect.name}, channel down] episodes {EPISODES}, "
         f"incidents {result.incidents}, side effects per incident "
         f"{sorted(set(result.side_effects.values()))}, unknown {result.unknown_runs}, stranded "
         f"{len(result.stranded)}, notified {len(result.notified)}, undelivered "
-        f"{result.undelivered}, webhook posts {len(receiver.posts)}, kill-to-recovered run "
-        f"{last_run:.2f}s, start-to-action max {max(to_action):.2f}s"
+        f"{result.undelivered}, webhook posts {len(receiver.posts)}, last (recovering) run "
+        f"{last_run:.2f}s, start-to-action max {max(to_action):.2f}s, kill-to-escalation max "
+        f"{max(hang):.2f}s (lease {setup.lease_s}s; the next run starts {setup.lease_s + 0.2}s "
+        "after a kill)"
     )
+    assert max(hang) < 30  # bounded: lease + one run, nothing waits forever
     assert result.incidents == EPISODES
     assert sorted(result.side_effects) == sorted(range(1, EPISODES + 1))
     assert set(result.side_effects.values()) == {1}  # at most once, and it did start
