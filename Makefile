@@ -17,10 +17,12 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/oncall demo
 
+# bandit: high-severity security findings fail the build (medium is clean today too); no skips.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy oncall_agent flows tasks blocks deployments
+	$(BIN)/bandit -q -r oncall_agent flows tasks blocks deployments -lll
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

@@ -6,13 +6,16 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from prefect import get_client
 from prefect.context import get_run_context
 from prefect.settings import PREFECT_UI_URL
+from pydantic import ValidationError
 
 from blocks.actions import ActionTargets
 from blocks.connections import CONNECTION_BLOCKS
 from blocks.notifications import NotificationRouting, aload_notifiers
 from blocks.policy import ResolutionPolicy
+from oncall_agent.errors import ConfigError
 from oncall_agent.executors.registry import configured_actions
 from oncall_agent.notify.base import Notifier
 from oncall_agent.notify.console import ConsoleOutboxNotifier
@@ -27,8 +30,19 @@ if TYPE_CHECKING:
 
 
 async def load_policy(name: str) -> ResolutionPolicy:
-    """The policy block NAME."""
-    return await ResolutionPolicy.aload(name)
+    """The policy block NAME; ConfigError naming the bad field if it does not validate."""
+    try:
+        return await ResolutionPolicy.aload(name)
+    except RuntimeError as exc:  # Prefect's wording for "saved data fails validation"
+        async with get_client() as client:
+            doc = await client.read_block_document_by_name(
+                name, ResolutionPolicy.get_block_type_slug(), include_secrets=False
+            )
+        try:
+            PolicyConfig.model_validate(doc.data.get("policy", {}))
+        except ValidationError as invalid:
+            raise ConfigError(f"policy block {name!r} does not validate: {invalid}") from exc
+        raise
 
 
 async def load_targets(name: str) -> ActionTargets:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 from prefect import flow
@@ -12,13 +13,15 @@ from prefect.deployments.flow_runs import arun_deployment
 from blocks.event_sources import load_source_block
 from flows.common import load_channels
 from flows.resolution import resolve_incident
-from oncall_agent.markdown import escape_html
+from oncall_agent.markdown import escape_html, escape_markdown
 from tasks.detection import (
     incident_episode,
     incidents_to_resolve,
     scan_event_source,
     settle_credits,
+    unclaimed,
 )
+from tasks.recovery import sweep
 from tasks.resolution import deliver, summarize
 
 
@@ -28,15 +31,24 @@ async def _resolve_bounded(
     """One resolution subflow per incident (with OPTIONS as its parameters), LIMIT at a time."""
     gate = asyncio.Semaphore(max(1, limit))
 
-    async def one(incident_id: int) -> dict[str, object]:
+    async def one(incident_id: int) -> dict[str, object] | None:
         async with gate:
+            # Detection runs racing on the same incidents: one that another run claimed while
+            # this one waited at the gate costs a lookup, not a subflow (tests/chaos counts them).
+            if not await unclaimed(incident_id):
+                return None
             state = await resolve_incident(incident_id, **options, return_state=True)
         if state.is_completed():
             return await state.aresult()  # type: ignore[no-any-return]
         # A crash leaves the incident as it was; the store says what happened.
         return await summarize(incident_id)
 
-    return list(await asyncio.gather(*(one(i) for i in incident_ids)))
+    # Start at a random place: runs racing over the same list then meet rarely, where in the
+    # same order they would reach every incident together (both pass the look, one loses).
+    start = secrets.randbelow(len(incident_ids)) if incident_ids else 0
+    ordered = incident_ids[start:] + incident_ids[:start]
+    done = await asyncio.gather(*(one(i) for i in ordered))
+    return [summary for summary in done if summary is not None]
 
 
 async def _dispatch_deployment_runs(
@@ -75,14 +87,22 @@ async def detect_incidents(
     resolution_deployment: str | None = None,
     llm_block: str | None = None,
 ) -> list[dict[str, object]]:
-    """Scan every source block, store incidents, and fan out one resolution per new incident."""
+    """Scan every source block, store incidents, and fan out one resolution per new incident.
+
+    LLM_BLOCK names an LLMConfig block each resolution uses (None: no model is asked).
+    """
+    problems: list[str] = []
     for spec in sources if sources is not None else ["default"]:
         block = await load_source_block(spec)
         rules = block.detection_rules() if hasattr(block, "detection_rules") else None
-        await scan_event_source(block.build(), source_key=f"source:{spec}", rules=rules)
+        report = await scan_event_source(block.build(), source_key=f"source:{spec}", rules=rules)
+        problems += report.problems
     await settle_credits()  # after reading, so a recurrence in this batch counts against it
     if not resolve:
+        await _publish([], problems, resolution_deployment)
         return []
+    channels = await load_channels(notifications_block)
+    swept = await sweep(channels.outbox)  # resolutions whose run died or failed: retry/escalate
     pending = await incidents_to_resolve()
     options = {
         "policy_block": policy_block,
@@ -98,19 +118,39 @@ async def detect_incidents(
         summaries = await _resolve_bounded(
             pending, max_concurrent_resolutions, {**options, "deliver_now": False}
         )
-    channels = await load_channels(notifications_block)
     await deliver(channels.notifiers, channels.secrets)  # retries what earlier runs could not send
-    if summaries:
-        await acreate_table_artifact(
-            key="detection-summary",
-            table=[_row(s) for s in summaries],
-            description=(
-                f"Incidents this run dispatched to {resolution_deployment}"
-                if resolution_deployment
-                else "Incidents this run resolved, escalated or asked a person about"
-            ),
-        )
+    found = problems + swept.lines() + _config_reasons(summaries)
+    await _publish(summaries, found, resolution_deployment)
     return summaries
+
+
+def _config_reasons(summaries: list[dict[str, object]]) -> list[str]:
+    """The configuration problems resolutions escalated for (a missing command, a bad block)."""
+    found: list[str] = []
+    for summary in summaries:
+        reasons = summary.get("reasons")
+        if isinstance(reasons, list):
+            found += [str(r) for r in reasons if "configuration problem (" in str(r)]
+    return found
+
+
+async def _publish(
+    summaries: list[dict[str, object]], problems: list[str], deployment: str | None
+) -> None:
+    """The detection-summary artifact: problems first (loud), then one row per incident."""
+    if not summaries and not problems:
+        return
+    text = (
+        f"Incidents this run dispatched to {deployment}"
+        if deployment
+        else "Incidents this run resolved, escalated or asked a person about"
+    )
+    if problems:
+        listed = "\n".join(f"- {escape_markdown(p)}" for p in problems)
+        text = f"**Problems:**\n{listed}\n\n{text}"
+    await acreate_table_artifact(
+        key="detection-summary", table=[_row(s) for s in summaries], description=text
+    )
 
 
 def _row(summary: dict[str, object]) -> dict[str, object]:

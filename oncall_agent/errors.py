@@ -6,6 +6,7 @@ OncallError
  │    └── KnowledgeImportError  a knowledge file that does not validate
  ├── StoreError             the SQL store failed or is not migrated
  │    └── StoreNotMigrated  the store's schema is older than the code: run `oncall db upgrade`
+ │    └── LeaseLost         a resolution's lease expired or was taken over: it must stop
  ├── SourceError            a log or work source could not be read
  │    └── SourceUnavailable the system behind it is down or timing out: retry with back-off
  ├── ActionError            an action could not run
@@ -46,6 +47,10 @@ class StoreError(OncallError):
 
 class StoreNotMigrated(StoreError):
     """The store's schema is older than the code (or absent): run `oncall db upgrade`."""
+
+
+class LeaseLost(StoreError):
+    """This run no longer holds the incident's resolution lease: nothing more may run."""
 
 
 class SourceError(OncallError):

@@ -29,6 +29,7 @@ from oncall_agent.store.incidents import (
     update_existing_incident,
 )
 from oncall_agent.store.patterns import load_pattern_set
+from oncall_agent.store.problems import clear_problem, note_problem
 
 LOOKBACK_BUCKETS = 7 * 24 * 3600 // baseline.BUCKET_S  # a week of history per source
 
@@ -46,6 +47,9 @@ class ScanReport:
     lost_races: int = 0
     stopped: bool = False  # asked to stop (SIGTERM, Ctrl-C) before the source was read to its end
     held_back: dict[str, str] = field(default_factory=dict)  # fingerprint -> why (chatter)
+    # Configuration problems of the source (a glob matching no file): said loudly, and kept for
+    # `oncall status` until they are fixed.
+    problems: list[str] = field(default_factory=list)
 
     def add_stats(self, stats: dict[str, Any]) -> None:
         """Sum a batch's reader statistics into the report."""
@@ -90,8 +94,12 @@ def _scan_source(
     """`scan_source`'s loop."""
     settings = get_settings()
     detector = detector or load_detector(engine)
-    report = ScanReport(source_key=source_key)
+    report = ScanReport(source_key=source_key, problems=_source_problems(source))
     with session_scope(engine) as session:
+        if report.problems:
+            note_problem(session, source_key, "; ".join(report.problems))
+        else:
+            clear_problem(session, source_key)
         cursor, version = load_cursor_at(session, source_key)
         # One query per run: marks made during the run apply from the next run on.
         false_positives = active_false_positives(session)
@@ -173,6 +181,12 @@ def _judge(
         for fp, series in counts.items()
         if fp != stored.SPAN
     }
+
+
+def _source_problems(source: EventSource) -> list[str]:
+    """What is wrong with SOURCE's configuration, for sources that can tell (files can)."""
+    check = getattr(source, "configuration_problems", None)
+    return list(check()) if callable(check) else []
 
 
 def _stats_dict(stats: Any) -> dict[str, Any]:

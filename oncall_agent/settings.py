@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     outbox_file: Path | None = None
     # Fixes the A/B (Thompson sampling) draws, for tests and replays; unset: fresh randomness.
     ab_seed: int | None = None
+    # A resolution holds its incident with a lease renewed every quarter of this; a lease left
+    # to expire means its process died, and the next detection run's sweep takes over.
+    resolution_lease_s: float = Field(default=60.0, gt=0)
+    # Claims of one episode that may fail before acting (crash, error) before it escalates.
+    resolution_max_attempts: int = Field(default=3, ge=1)
 
     def resolved_database_url(self) -> str:
         """The store URL: DATABASE_URL if set, else SQLite under the data directory."""

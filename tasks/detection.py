@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from oncall_agent.detection.source_rules import DetectionRules, RuledDetector
@@ -13,7 +13,8 @@ from oncall_agent.shutdown import clear_stop, request_stop
 from oncall_agent.sources.base import EventSource
 from oncall_agent.store.credits import settle_credits as settle_pending_credits
 from oncall_agent.store.engine import get_engine, session_scope
-from oncall_agent.store.incidents import get_incident, pending_resolution
+from oncall_agent.store.incidents import pending_resolution, still_pending
+from oncall_agent.store.leases import claim_name
 from oncall_agent.store.patterns import load_pattern_set
 
 
@@ -41,12 +42,15 @@ async def scan_event_source(
 
     clear_stop()  # a stop asked of an earlier run in this process is not this run's
     try:
-        return await asyncio.to_thread(_scan)
+        report = await asyncio.to_thread(_scan)
     except BaseException:
         # SIGTERM (Prefect's TerminationSignal), Ctrl-C or a cancellation reached this run:
         # the reading thread stops after the batch in hand instead of reading to the end.
         request_stop()
         raise
+    for problem in report.problems:
+        get_run_logger().warning("%s: %s", source_key, problem)
+    return report
 
 
 @task(name="incidents-to-resolve", cache_policy=NO_CACHE)
@@ -60,13 +64,23 @@ async def incidents_to_resolve() -> list[int]:
     return await asyncio.to_thread(_pending)
 
 
-@task(name="incident-episode", cache_policy=NO_CACHE)
-async def incident_episode(incident_id: int) -> int:
-    """How many times the incident has recurred (names one episode of it)."""
+async def unclaimed(incident_id: int) -> bool:
+    """Whether nobody claimed the incident yet (a plain call: cheaper than a task or a subflow)."""
 
-    def _episode() -> int:
+    def _look() -> bool:
         with session_scope(get_engine()) as session:
-            return get_incident(session, incident_id).recurrences
+            return still_pending(session, incident_id)
+
+    return await asyncio.to_thread(_look)
+
+
+@task(name="incident-episode", cache_policy=NO_CACHE)
+async def incident_episode(incident_id: int) -> str:
+    """Names the incident's next resolution: its episode and the claims it has had (retries)."""
+
+    def _episode() -> str:
+        with session_scope(get_engine()) as session:
+            return claim_name(session, incident_id)
 
     return await asyncio.to_thread(_episode)
 

@@ -31,6 +31,7 @@ async def act(
     clients: dict[str, Any],
     triggered_by: str = "agent",
     approval_id: int | None = None,
+    lease_owner: str | None = None,
 ) -> ActionOutcome:
     """Run the action once under its idempotency key, then verify it."""
     assert analysis.action is not None
@@ -44,6 +45,7 @@ async def act(
         secrets=secrets,
         triggered_by=triggered_by,
         approval_id=approval_id,
+        lease_owner=lease_owner,
     )
 
 

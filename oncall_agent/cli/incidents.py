@@ -21,19 +21,28 @@ OUTPUT_SHOWN = 40  # lines of an action's output `show` prints (the store keeps 
 
 @friendly_errors
 def status(as_json: bool = AS_JSON) -> None:
-    """How many incidents are in each status, and where the store is."""
+    """Incidents per status, resolutions in flight, configuration problems, and the store."""
     from oncall_agent.detection.engine import active_engine_name
     from oncall_agent.learning.status import confidence_source
     from oncall_agent.settings import get_settings
     from oncall_agent.store.incidents import count_by_status
+    from oncall_agent.store.leases import count_by_phase
+    from oncall_agent.store.problems import recent_problems
 
     with store_session() as session:
         counts = count_by_status(session)
-    report = {
+        leases = count_by_phase(session)
+        problems = [
+            {"key": p.key, "problem": p.problem, "count": p.count, "last_seen": p.last_seen}
+            for p in recent_problems(session)
+        ]
+    report: dict[str, Any] = {
         "store": get_settings().resolved_database_url().split("@")[-1],
         "detection_engine": active_engine_name(),
         "confidence": confidence_source(),
         "incidents": {name.value: counts.get(name.value, 0) for name in IncidentStatus},
+        "resolutions": dict(sorted(leases.items())),
+        "problems": problems,
     }
     if as_json:
         print_json(report)
@@ -41,8 +50,17 @@ def status(as_json: bool = AS_JSON) -> None:
     console.print(f"store: {report['store']}")
     console.print(f"detection engine: {report['detection_engine']}")
     console.print(f"confidence: {report['confidence']}")
-    for name, count in report["incidents"].items():  # type: ignore[attr-defined]
+    for name, count in report["incidents"].items():
         console.print(f"  {name:<18} {count}")
+    if leases:  # 'expired' and 'failed' are taken over by the next detection run's sweep
+        console.print("resolutions: " + ", ".join(f"{k} {v}" for k, v in sorted(leases.items())))
+    for row in problems:
+        console.print(
+            f"problem {row['key']} (seen {row['count']}x, last "
+            f"{row['last_seen']:%Y-%m-%d %H:%M:%S}Z): {row['problem']}",
+            style="red",
+            soft_wrap=True,
+        )
 
 
 def _incident_row(inc: Incident) -> dict[str, Any]:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from oncall_agent.learning.examples import days_since_epoch, incident_text
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.tables import Incident, ModelVersion
 
@@ -36,7 +34,10 @@ def learned_choice(
             is None
         ):
             return None  # a fresh install: no scikit-learn import, today's formula
-    from oncall_agent.learning.registry import current_model  # scikit-learn, only when needed
+    import numpy as np  # with scikit-learn below: only when a model exists
+
+    from oncall_agent.learning.examples import days_since_epoch, incident_text
+    from oncall_agent.learning.registry import current_model
 
     loaded = current_model(engine)
     if loaded is None:

@@ -10,6 +10,7 @@ from oncall_agent.executors.base import Executor, params_hash, truncate
 from oncall_agent.models import ActionResult, ActionStatus, VerificationResult
 from oncall_agent.resolution.analysis import Analysis
 from oncall_agent.resolution.decision import action_target
+from oncall_agent.resolution.lease import move_held_lease
 from oncall_agent.secrets import mask_secrets
 from oncall_agent.settings import get_settings
 from oncall_agent.store.actions import (
@@ -22,6 +23,7 @@ from oncall_agent.store.actions import (
 from oncall_agent.store.audit import audit
 from oncall_agent.store.engine import session_scope
 from oncall_agent.store.incidents import get_incident
+from oncall_agent.store.leases import LeasePhase
 from oncall_agent.store.locks import target_lock
 from oncall_agent.store.tables import Approval
 
@@ -136,10 +138,13 @@ def execute_action(
     triggered_by: str = "agent",
     secrets: tuple[str, ...] = (),
     approval_id: int | None = None,
+    lease_owner: str | None = None,
 ) -> ActionOutcome:
     """Run the analysis's action at most once per incident episode, and verify its effect.
 
-    With APPROVAL_ID, the parameters must be exactly those the store says were approved.
+    With APPROVAL_ID, the parameters must be exactly those the store says were approved. With
+    LEASE_OWNER, the run's resolution lease must still be held (LeaseLost otherwise): a run a
+    sweep already declared dead never starts a side effect.
     """
     if analysis.action is None:
         raise ActionRejected("there is no action to run for this incident")
@@ -153,6 +158,8 @@ def execute_action(
     previous = _previous_outcome(engine, key)
     if previous is not None:
         return previous
+    if lease_owner is not None:
+        move_held_lease(engine, analysis.incident_id, lease_owner, LeasePhase.ACTING)
     try:
         run_id = _reserve(engine, analysis, key, digest, triggered_by, dry_run)
     except DuplicateAction:

@@ -150,6 +150,14 @@ class FileSource:
             found.update(os.path.abspath(m) for m in matches if os.path.isfile(m))
         return sorted(found)
 
+    def configuration_problems(self) -> list[str]:
+        """Paths and globs that name no regular file now (a typo, an unmounted folder)."""
+        return [
+            f"file source: {pattern!r} matches no file; fix the path or glob in the source block"
+            for pattern in self.paths
+            if not any(os.path.isfile(m) for m in glob.glob(pattern))
+        ]
+
     def read(
         self,
         cursor: dict[str, Any],

@@ -21,7 +21,8 @@ _ZONE = r"(?P<tz>Z|[+-]\d{2}:?\d{2}|UTC|GMT)"
 _LOGGER = r"(?P<logger>[\w.$-]+)"
 _LEVEL_WORDS = r"TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|SEVERE|FINE|CONFIG"
 _LEVEL = rf"(?P<level>{_LEVEL_WORDS})"
-# After a syslog timestamp: host, program (maybe a version, a facility, a pid), colon.
+# After a syslog timestamp: host, program (maybe a version, a facility, a pid), colon. A level
+# word is never a host: "2024-05-01T10:00:00Z ERROR pool: ..." is a generic line, not syslog.
 _SYSLOG_REST = (
     rf" (?!(?:{_LEVEL_WORDS})\b)(?P<host>[\w.-]+)"  # a level where a host would be: not syslog
     r" (?P<service>[A-Za-z][\w./-]*)(?: [\d.]+)?(?:\([^)]*\))?"

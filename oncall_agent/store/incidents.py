@@ -225,6 +225,12 @@ def pending_resolution(session: Session) -> list[int]:
     return [i for i in session.exec(query).all() if i is not None]
 
 
+def still_pending(session: Session, incident_id: int) -> bool:
+    """Whether the incident still waits for a resolution to claim it (a cheap look before one)."""
+    query = select(Incident.needs_resolution).where(col(Incident.id) == incident_id)
+    return bool(session.exec(query).first())
+
+
 def set_status(
     session: Session, incident_id: int, status: IncidentStatus, note: str | None = None
 ) -> Incident:

@@ -375,3 +375,40 @@ class TemplateCount(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     bucket: int = Field(index=True)  # seconds since the epoch // baseline.BUCKET_S
     count: int = 0
+
+
+class ResolutionLease(SQLModel, table=True):
+    """Who is resolving an incident right now: a lease its holder renews; expired means crashed.
+
+    phase: assessing → acting | awaiting_approval → done; failed (an error before or after
+    acting, seen by the next sweep at once); swept (a sweep took it over and retried or
+    escalated). One row per incident, reused by each claim; attempts counts the claims of the
+    current episode (recurrences) so a resolution that keeps failing before acting escalates.
+    """
+
+    __tablename__ = "resolution_leases"
+
+    incident_id: int = Field(primary_key=True, foreign_key="incidents.id")
+    episode: int = 0
+    attempts: int = 0
+    owner: str = Field(max_length=200)
+    flow_run_id: str | None = Field(default=None, max_length=64)
+    phase: str = Field(index=True, max_length=30)
+    claimed_at: datetime = Field(sa_type=UTCDateTime)
+    heartbeat_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ConfigProblem(SQLModel, table=True):
+    """A configuration problem a run ran into (a glob matching nothing, a missing command, a
+    policy that does not validate); one row per place, kept fresh while it lasts, for `oncall
+    status`."""
+
+    __tablename__ = "config_problems"
+
+    key: str = Field(primary_key=True, max_length=300)
+    problem: str = Field(sa_column=Column(Text, nullable=False))
+    first_seen: datetime = _ts(default_now=True)
+    last_seen: datetime = _ts(default_now=True, index=True)
+    count: int = 1

@@ -6,6 +6,7 @@ import io
 import os
 import random
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from oncall_agent.policy import PolicyConfig
 from oncall_agent.resolution.analysis import analyze_incident
 from oncall_agent.resolution.decision import decide_incident
 from oncall_agent.resolution.steps import resolve_unattended
+from oncall_agent.store.credits import settle_credits
 from oncall_agent.store.engine import get_engine, session_scope
 from oncall_agent.store.incidents import get_incident, open_or_update_incident
 from oncall_agent.store.knowledge import (
@@ -33,7 +35,7 @@ from oncall_agent.store.knowledge import (
     to_spec,
     upsert_entries,
 )
-from oncall_agent.store.tables import ActionRun
+from oncall_agent.store.tables import ActionRun, utcnow
 from tests.integration.learning_cli import cli_db, invoke, oncall
 from tests.integration.test_resolution_steps import draft_for
 
@@ -106,6 +108,10 @@ def test_resolution_runs_only_allowed_arms_and_records_per_arm(
     with session_scope(engine) as session:
         entry = get_entry(session, "spool-full")
         assert entry is not None and entry.id is not None
+        # A verified success is credited only once the incident stayed quiet for its window.
+        assert action_records(session, entry.id) == {"run_command": (9, 0)}
+        settle_credits(session, now=utcnow() + timedelta(days=1))
+    with session_scope(engine) as session:
         assert action_records(session, entry.id) == {"cleanup_files": (1, 0), "run_command": (9, 0)}
         run = session.exec(select(ActionRun)).one()
         assert run.action == "cleanup_files"

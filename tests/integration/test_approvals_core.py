@@ -258,6 +258,7 @@ def test_overrides_pass_through_the_executors_allow_lists(engine: Engine, tmp_pa
 def test_the_executor_runs_only_what_was_approved(engine: Engine, tmp_path: Path) -> None:
     """The executor compares what it runs with the approved hash in the store, not with itself."""
     (tmp_path / "keep.txt").write_text("x")
+    (tmp_path / "old.log").write_text("x")  # what the approved parameters delete
     analysis = _analysis(engine, tmp_path, older_than_s=0)
     approval = request_approval(engine, analysis, POLICY)
     assert approval.id is not None
@@ -269,6 +270,7 @@ def test_the_executor_runs_only_what_was_approved(engine: Engine, tmp_path: Path
     assert (tmp_path / "keep.txt").exists()
     outcome = execute_action(engine, analysis, executor, approval_id=approval.id)
     assert outcome.status is ActionStatus.SUCCEEDED
+    assert not (tmp_path / "old.log").exists() and (tmp_path / "keep.txt").exists()
 
 
 def test_the_executor_refuses_an_approval_that_was_not_granted(
