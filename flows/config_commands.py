@@ -150,11 +150,15 @@ def apply_command(
 
 def _exported(block: Block, where: str) -> dict[str, Any]:
     """A saved block's fields, each secret replaced by a `${VAR}` placeholder."""
+    from prefect.types import SecretDict
     from pydantic import SecretStr
 
     out: dict[str, Any] = {}
     for field, value in block:
-        if isinstance(value, SecretStr):
+        if isinstance(value, SecretDict):
+            keys = value.get_secret_value()
+            out[field] = {k: secret_placeholder(f"{where}.{field}.{k}") for k in keys}
+        elif isinstance(value, SecretStr):
             out[field] = secret_placeholder(f"{where}.{field}")
         elif isinstance(value, list) and value and isinstance(value[0], SecretStr):
             out[field] = [secret_placeholder(f"{where}.{field}.{i}") for i in range(len(value))]
