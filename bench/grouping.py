@@ -8,7 +8,7 @@ from; nothing in the agent was written for them). Per system, three rows:
 
 - all lines: every line goes through the agent's templating (header learned from the file,
   masking, online miner) exactly as the detector does it; its cluster is the line's group.
-- flagged: the lines `oncall scan` flags (default rules), grouped by incident fingerprint
+- flagged: the lines `oncall scan --no-baseline` flags (default rules), grouped by incident fingerprint
   (template + service + category), as `oncall scan` reports them.
 - flagged+WARN: the same with WARN-level lines flagged too (`oncall scan --warnings`).
 
@@ -152,8 +152,10 @@ def measure(system: System) -> tuple[list[Row], float]:
     every = range(len(lines))
     rows = [_row(system, "all lines", every, clusters, same, content)]
     for scope, rules in (
-        ("flagged", DetectionRules()),
-        ("flagged+WARN", DetectionRules(warning_lines=True)),
+        # The baseline (steady chatter held back) decides what opens, not how lines group: off
+        # here, so every flagged line is grouped and scored.
+        ("flagged", DetectionRules(baseline=False)),
+        ("flagged+WARN", DetectionRules(warning_lines=True, baseline=False)),
     ):
         incidents = flagged(system, rules)
         chosen = sorted(incidents)
