@@ -13,7 +13,7 @@ from prefect.deployments.flow_runs import arun_deployment
 from blocks.event_sources import load_source_block
 from flows.common import load_channels
 from flows.resolution import resolve_incident
-from oncall_agent.markdown import escape_html, escape_markdown
+from oncall_agent.markdown import escape_html
 from tasks.detection import (
     incident_episode,
     incidents_to_resolve,
@@ -146,7 +146,8 @@ async def _publish(
         else "Incidents this run resolved, escalated or asked a person about"
     )
     if problems:
-        listed = "\n".join(f"- {escape_markdown(p)}" for p in problems)
+        # Entities only: paths and globs stay readable; <NUM> and <VAL> still show literally.
+        listed = "\n".join(f"- {escape_html(p)}" for p in problems)
         text = f"**Problems:**\n{listed}\n\n{text}"
     await acreate_table_artifact(
         key="detection-summary", table=[_row(s) for s in summaries], description=text
