@@ -8,7 +8,8 @@ from; nothing in the agent was written for them). Per system, three rows:
 
 - all lines: every line goes through the agent's templating (header learned from the file,
   masking, online miner) exactly as the detector does it; its cluster is the line's group.
-- flagged: the lines `oncall scan --no-baseline` flags (default rules), grouped by incident fingerprint
+- flagged: the lines `oncall scan --no-baseline` flags (default rules), grouped by incident
+  fingerprint
   (template + service + category), as `oncall scan` reports them.
 - flagged+WARN: the same with WARN-level lines flagged too (`oncall scan --warnings`).
 
