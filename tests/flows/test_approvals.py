@@ -127,7 +127,7 @@ WORLD: dict[str, Any] = {}
 
 
 def _artifact(key: str) -> str:
-    """The newest markdown of the artifact KEY."""
+    """Every markdown saved under the artifact KEY (other tests reuse incident ids), joined."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
@@ -136,7 +136,7 @@ def _artifact(key: str) -> str:
             found = await client.read_artifacts(
                 artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
             )
-        return str(found[-1].data) if found else ""
+        return "\n".join(str(a.data) for a in found)
 
     return asyncio.run(read())
 
