@@ -156,6 +156,7 @@ def _code_from(text: str, approval_id: int) -> str:
 async def _paused_form(flow_run_id: str) -> tuple[dict[str, Any], str]:
     """The JSON schema and the description of the form the paused run shows in the UI."""
     from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
     from prefect.input.run_input import keyset_from_paused_state
 
     async with get_client() as client:
@@ -166,8 +167,17 @@ async def _paused_form(flow_run_id: str) -> tuple[dict[str, Any], str]:
             await asyncio.sleep(0.5)
         assert run.state is not None and run.state.is_paused()
         keys = keyset_from_paused_state(run.state)
-        schema = await client.read_flow_run_input(UUID(flow_run_id), keys["schema"])
-        description = await client.read_flow_run_input(UUID(flow_run_id), keys["description"])
+        for attempt in range(40):  # the run may show Paused a moment before its form is stored
+            try:
+                schema = await client.read_flow_run_input(UUID(flow_run_id), keys["schema"])
+                description = await client.read_flow_run_input(
+                    UUID(flow_run_id), keys["description"]
+                )
+                break
+            except (ObjectNotFound, PrefectHTTPStatusError):
+                if attempt == 39:
+                    raise
+                await asyncio.sleep(0.5)
     return json.loads(schema), json.loads(description)
 
 
